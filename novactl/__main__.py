@@ -1,0 +1,3 @@
+from novactl.cli import main
+
+main()

@@ -1,0 +1,76 @@
+"""The click group: global options, logging in Nova's format, errors to one stderr line + exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from novactl import __version__
+from novactl.commands import catalog, hypervisors, services
+from novactl.commands.common import App
+from novactl.errors import EXIT_FAILED, EXIT_USAGE, NovactlError
+
+# Nova's default logging_default_format_string, minus the request context it does not have here.
+LOG_FORMAT = "%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s [-] %(message)s"
+
+COMMANDS = [
+    services.service_list,
+    services.service_disable,
+    services.service_enable,
+    catalog.flavor_list,
+    catalog.flavor_show,
+    catalog.image_list,
+    hypervisors.hypervisor_list,
+    hypervisors.hypervisor_show,
+    hypervisors.hypervisor_stats,
+    hypervisors.availability_zone_list,
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "-i",
+    "--inventory",
+    metavar="FILE",
+    help="Inventory YAML (else $NOVACTL_INVENTORY, ./inventory.yaml, "
+    "~/.config/novactl/inventory.yaml, else this machine as a one-host cluster).",
+)
+@click.option("--debug", is_flag=True, help="Log to stderr in Nova's format; show tracebacks.")
+@click.version_option(__version__, prog_name="novactl")
+@click.pass_context
+def cli(ctx: click.Context, inventory: str | None, debug: bool) -> None:
+    """Nova's scheduler and VM lifecycle for small KVM clusters, with no control plane."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format=LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S", stream=sys.stderr
+    )
+    logging.getLogger("sh").setLevel(logging.WARNING)  # logs every buffer it reads
+    if not debug:
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # its own tracebacks would bypass ours
+    ctx.obj = App(inventory, debug)
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="novactl", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_FAILED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+    except NovactlError as exc:
+        if debug:
+            logging.getLogger("novactl").exception("command failed")
+        for line in str(exc).splitlines():
+            click.echo(f"ERROR: {line}" if line == str(exc).splitlines()[0] else f"  {line}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(0)

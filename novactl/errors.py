@@ -1,0 +1,44 @@
+"""Typed errors and the exit codes the CLI maps them to (documented in README.md)."""
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the operation was attempted and failed (host error, every attempt failed)
+EXIT_USAGE = 2  # bad input: inventory, options, names; nothing touched any host
+EXIT_NO_VALID_HOST = 3  # the scheduler found no host for the request
+EXIT_NOT_FOUND = 4  # the named instance, host or group does not exist
+
+
+class NovactlError(Exception):
+    """Base of every error the CLI reports as one line on stderr."""
+
+    exit_code = EXIT_FAILED
+
+
+class InventoryError(NovactlError):
+    """The inventory is malformed; the message names FILE:LINE:COLUMN."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(NovactlError):
+    """A request names something unknown or unsafe (flavor, image, host, name)."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotFound(NovactlError):
+    exit_code = EXIT_NOT_FOUND
+
+
+class NoValidHost(NovactlError):
+    """Nova's NoValidHost, with the explanation of which filter removed which host."""
+
+    exit_code = EXIT_NO_VALID_HOST
+
+
+class HostError(NovactlError):
+    """A host could not be reached or refused an operation; names the host."""
+
+    def __init__(self, host: str, message: str):
+        super().__init__(f"{host}: {message}")
+        self.host = host
+        self.reason = message

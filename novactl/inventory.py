@@ -1,0 +1,252 @@
+"""Load, validate and resolve the YAML inventory.
+
+Validation is a JSON Schema (inventory_schema.py, checked by the jsonschema library) run over the data
+as `yaml.safe_load` would build it; the YAML node tree keeps every value's position so each error is
+reported as `FILE:LINE:COLUMN: what is wrong`. Checks a schema cannot express (duplicate names,
+references between sections) follow, with positions too.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from novactl.errors import InventoryError
+from novactl.inventory_schema import ABS_PATH, BRIDGE, HOSTNAME, SAFE_NAME, SCHEMA, UUID
+from novactl.models import (
+    Flavor,
+    HostConfig,
+    Image,
+    Inventory,
+    Network,
+    SchedulerConfig,
+    ServerGroupDef,
+)
+
+BUILTIN = "<built-in default>"
+Path_ = tuple  # a position inside the document: keys and list indexes, "<key>" for a key itself
+
+_PATTERN_WORDS = {
+    HOSTNAME: "a valid host name",
+    SAFE_NAME: "a safe name (letters, digits, '.', '_', '-'; at most 63 characters)",
+    ABS_PATH: "an absolute path without '..' or special characters",
+    UUID: "a UUID",
+    BRIDGE: "a valid interface name (at most 15 characters)",
+}
+
+# Nova's classic flavors, for the built-in default.
+CLASSIC_FLAVORS = [
+    {"id": "1", "name": "m1.tiny", "ram": 512, "disk": 1, "vcpus": 1},
+    {"id": "2", "name": "m1.small", "ram": 2048, "disk": 20, "vcpus": 1},
+    {"id": "3", "name": "m1.medium", "ram": 4096, "disk": 40, "vcpus": 2},
+    {"id": "4", "name": "m1.large", "ram": 8192, "disk": 80, "vcpus": 4},
+    {"id": "5", "name": "m1.xlarge", "ram": 16384, "disk": 160, "vcpus": 8},
+]
+
+
+def find_inventory(explicit: str | None) -> str | None:
+    """-i FILE, else $NOVACTL_INVENTORY, else ./inventory.yaml, else the user's config, else None."""
+    if explicit:
+        return explicit
+    if os.environ.get("NOVACTL_INVENTORY"):
+        return os.environ["NOVACTL_INVENTORY"]
+    for candidate in (Path("inventory.yaml"), Path.home() / ".config/novactl/inventory.yaml"):
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def load_inventory(path: str | None) -> Inventory:
+    if path is None:
+        return builtin_inventory()
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise InventoryError(f"{path}: cannot read inventory: {exc.strerror}") from None
+    return parse_inventory(text, path)
+
+
+def builtin_inventory() -> Inventory:
+    """This machine as a one-host cluster over qemu:///system, with Nova's classic flavors."""
+    data = {
+        "hosts": [{"name": socket.gethostname().split(".")[0], "transport": "local"}],
+        "flavors": CLASSIC_FLAVORS,
+    }
+    return build_inventory(data, {}, BUILTIN, Path.cwd())
+
+
+def parse_inventory(text: str, path: str) -> Inventory:
+    data, marks = _load_yaml(text, path)
+    if data is None:
+        data = {}
+    errors = sorted(
+        jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
+        key=lambda e: _position(marks, _error_path(e)),
+    )
+    if errors:
+        raise InventoryError("\n".join(_located(path, marks, _error_path(e), _describe(e)) for e in errors[:10]))
+    return build_inventory(data, marks, path, Path(path).resolve().parent)
+
+
+def build_inventory(data: dict, marks: dict, path: str, source_dir: Path) -> Inventory:
+    _check_unique(data, marks, path)
+    defaults = data.get("defaults", {})
+    hosts = [_host(h, defaults, source_dir, marks, path, i) for i, h in enumerate(data.get("hosts", []))]
+    if not hosts:
+        raise InventoryError(_located(path, marks, (), "the inventory defines no hosts"))
+    inventory = Inventory(
+        path=path,
+        scheduler=SchedulerConfig(**data.get("scheduler", {})),
+        hosts=hosts,
+        flavors=[_flavor(f) for f in data.get("flavors", [])],
+        images=[_image(i) for i in data.get("images", [])],
+        networks=[Network(**n) for n in data.get("networks", [])],
+        server_groups=[ServerGroupDef(**g) for g in data.get("server_groups", [])],
+        source_dir=source_dir,
+    )
+    _check_references(inventory, data, marks, path)
+    return inventory
+
+
+# -- YAML with positions -------------------------------------------------------------------------
+
+
+def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        marks: dict[Path_, tuple[int, int]] = {}
+        data = None if node is None else _construct(loader, node, (), marks, path)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise InventoryError(f"{path}:{line}:{col}: invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise InventoryError(f"{path}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    return data, marks
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, where: Path_, marks: dict, path: str) -> Any:
+    marks[where] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # YAML merge keys (<<), as safe_load does
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key in result:
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                raise InventoryError(f"{path}:{line}:{col}: duplicate key {key!r}")
+            marks[(*where, key, "<key>")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _construct(loader, value_node, (*where, key), marks, path)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(loader, item, (*where, i), marks, path) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def _position(marks: dict, where: Path_) -> tuple[int, int]:
+    while where and where not in marks:
+        where = where[:-1]
+    return marks.get(where, (1, 1))
+
+
+def _located(path: str, marks: dict, where: Path_, message: str) -> str:
+    line, col = _position(marks, where)
+    return f"{path}:{line}:{col}: {message}"
+
+
+def _dotted(where: Path_) -> str:
+    text = ""
+    for part in where:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _error_path(error: jsonschema.ValidationError) -> Path_:
+    where = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {})
+        extra = [k for k in error.instance if k not in allowed]
+        if extra:
+            return (*where, extra[0], "<key>")
+    return where
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = tuple(p for p in _error_path(error) if p != "<key>")
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"unknown key {_dotted(where)!r} (allowed here: {', '.join(allowed)})"
+    subject = _dotted(where) or "inventory"
+    if error.validator == "pattern":
+        return f"{subject}: {error.instance!r} is not {_PATTERN_WORDS.get(error.validator_value, 'valid')}"
+    if error.validator == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return f"{subject}: expected {wanted}, got {type(error.instance).__name__} {error.instance!r}"
+    if error.validator == "required":
+        return f"{subject}: {error.message}"
+    return f"{subject}: {error.message}"
+
+
+# -- building the models -------------------------------------------------------------------------
+
+_HOST_FIELDS = {f.name for f in fields(HostConfig)}
+
+
+def _host(raw: dict, defaults: dict, source_dir: Path, marks: dict, path: str, index: int) -> HostConfig:
+    values = {**defaults, **raw}
+    driver = values.get("driver", "libvirt")
+    if "transport" not in values:
+        values["transport"] = "ssh" if values.get("address") else "local"
+    if driver == "libvirt" and values["transport"] == "ssh" and not values.get("address"):
+        raise InventoryError(_located(path, marks, ("hosts", index), f"host {raw['name']!r} needs an address"))
+    values.setdefault("address", "localhost" if values["transport"] == "local" else "")
+    for key in ("ssh_key", "known_hosts"):
+        if values.get(key):
+            values[key] = str(source_dir / Path(values[key]).expanduser())
+    return HostConfig(**{k: v for k, v in values.items() if k in _HOST_FIELDS})
+
+
+def _flavor(raw: dict) -> Flavor:
+    values = dict(raw)
+    values["id"] = str(values.get("id", raw["name"]))
+    values["extra_specs"] = {k: str(v) for k, v in raw.get("extra_specs", {}).items()}
+    return Flavor(**values)
+
+
+def _image(raw: dict) -> Image:
+    return Image(**raw)
+
+
+def _check_unique(data: dict, marks: dict, path: str) -> None:
+    for section in ("hosts", "flavors", "images", "networks", "server_groups"):
+        for key in ("name", "id"):
+            seen: dict[Any, int] = {}
+            for i, item in enumerate(data.get(section, [])):
+                if key not in item:
+                    continue
+                value = str(item[key])
+                if value in seen:
+                    first = _position(marks, (section, seen[value], key))[0]
+                    raise InventoryError(
+                        _located(path, marks, (section, i, key), f"duplicate {section[:-1]} {key} {value!r} (first at line {first})")
+                    )
+                seen[value] = i
+
+
+def _check_references(inventory: Inventory, data: dict, marks: dict, path: str) -> None:
+    flavors = {f.name for f in inventory.flavors} | {f.id for f in inventory.flavors}
+    for h, host in enumerate(data.get("hosts", [])):
+        for i, instance in enumerate(host.get("facts", {}).get("instances", [])):
+            if instance["flavor"] not in flavors:
+                where = ("hosts", h, "facts", "instances", i, "flavor")
+                raise InventoryError(_located(path, marks, where, f"unknown flavor {instance['flavor']!r}"))

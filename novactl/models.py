@@ -1,0 +1,179 @@
+"""The inventory's objects as plain dataclasses: what the YAML says, validated, with defaults applied.
+
+Field names follow Nova wherever Nova has one (flavor fields, allocation ratios, scheduler options).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from novactl.errors import UsageError
+
+DEFAULT_FILTERS = [
+    "RetryFilter",
+    "AvailabilityZoneFilter",
+    "RamFilter",
+    "DiskFilter",
+    "ComputeFilter",
+    "ComputeCapabilitiesFilter",
+    "ImagePropertiesFilter",
+    "ServerGroupAntiAffinityFilter",
+    "ServerGroupAffinityFilter",
+]
+DEFAULT_WEIGHERS = [
+    "RAMWeigher",
+    "DiskWeigher",
+    "CPUWeigher",
+    "ServerGroupSoftAffinityWeigher",
+    "ServerGroupSoftAntiAffinityWeigher",
+]
+
+
+@dataclass(frozen=True)
+class Flavor:
+    id: str
+    name: str
+    ram: int  # MB
+    disk: int  # GB, root disk
+    vcpus: int
+    ephemeral: int = 0  # GB
+    swap: int = 0  # MB, as in Nova
+    rxtx_factor: float = 1.0
+    is_public: bool = True
+    extra_specs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def root_gb(self) -> int:
+        return self.disk
+
+    @property
+    def disk_mb_requested(self) -> int:
+        """What DiskFilter asks for: root and ephemeral in GB, swap already in MB."""
+        return (self.disk + self.ephemeral) * 1024 + self.swap
+
+
+@dataclass(frozen=True)
+class Image:
+    id: str
+    name: str
+    file: str  # path on the machine running novactl
+    disk_format: str = "qcow2"
+    checksum: str | None = None  # md5 as in Glance v2, or "sha256:<hex>"
+    min_ram: int = 0
+    min_disk: int = 0
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    bridge: str
+    physical_interface: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerGroupDef:
+    """A server group's definition; its members are learned from the hosts."""
+
+    name: str
+    policy: str  # affinity | anti-affinity | soft-affinity | soft-anti-affinity
+    id: str = ""
+
+    @property
+    def policies(self) -> list[str]:
+        return [self.policy]
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """One host as the inventory describes it, with `defaults` applied."""
+
+    name: str
+    address: str
+    zone: str = "nova"
+    driver: str = "libvirt"  # libvirt | fake
+    transport: str = "ssh"  # ssh | local (this machine, no SSH)
+    ssh_user: str = "root"
+    ssh_port: int = 22
+    ssh_key: str | None = None
+    known_hosts: str = "~/.ssh/known_hosts"
+    connect_timeout: float = 5.0
+    instances_path: str = "/var/lib/novactl/instances"
+    state_path: str = "/var/lib/novactl"
+    base_dir_name: str = "_base"
+    libvirt_uri: str = "qemu:///system"
+    bridge: str = "br-novactl"
+    force_raw_images: bool = True
+    ram_allocation_ratio: float | None = None
+    cpu_allocation_ratio: float | None = None
+    disk_allocation_ratio: float | None = None
+    capabilities: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)  # fake driver only
+
+    @property
+    def base_path(self) -> str:
+        return f"{self.instances_path}/{self.base_dir_name}"
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    filters: list[str] = field(default_factory=lambda: list(DEFAULT_FILTERS))
+    weighers: list[str] = field(default_factory=lambda: list(DEFAULT_WEIGHERS))
+    max_attempts: int = 3
+    host_subset_size: int = 1
+    ram_allocation_ratio: float = 1.5
+    cpu_allocation_ratio: float = 16.0
+    disk_allocation_ratio: float = 1.0
+    reserved_host_memory_mb: int = 512
+    reserved_host_disk_mb: int = 0
+    ram_weight_multiplier: float = 1.0
+    disk_weight_multiplier: float = 1.0
+    cpu_weight_multiplier: float = 1.0
+    soft_affinity_weight_multiplier: float = 1.0
+    soft_anti_affinity_weight_multiplier: float = 1.0
+    image_locality_weight_multiplier: float = 0.0  # our own weigher; 0 = off
+    pci_alias: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    path: str  # the file it came from, or "<built-in default>"
+    scheduler: SchedulerConfig
+    hosts: list[HostConfig]
+    flavors: list[Flavor]
+    images: list[Image]
+    networks: list[Network]
+    server_groups: list[ServerGroupDef]
+    source_dir: Path = field(default_factory=Path.cwd)  # relative image files resolve here
+
+    def host(self, name: str) -> HostConfig:
+        return _by_name(self.hosts, name, "host")
+
+    def flavor(self, name_or_id: str) -> Flavor:
+        for flavor in self.flavors:
+            if name_or_id in (flavor.name, flavor.id):
+                return flavor
+        raise _unknown("flavor", name_or_id, [f.name for f in self.flavors])
+
+    def image(self, name_or_id: str) -> Image:
+        for image in self.images:
+            if name_or_id in (image.name, image.id):
+                return image
+        raise _unknown("image", name_or_id, [i.name for i in self.images])
+
+    def network(self, name: str) -> Network:
+        return _by_name(self.networks, name, "network")
+
+
+def _by_name(items: list, name: str, kind: str):
+    for item in items:
+        if item.name == name:
+            return item
+    raise _unknown(kind, name, [i.name for i in items])
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> Exception:
+    choices = ", ".join(known) if known else "none defined"
+    return UsageError(f"unknown {kind} {name!r} (known: {choices})")

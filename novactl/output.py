@@ -1,0 +1,142 @@
+"""The one place results become text: table (Nova's CLI look), json, yaml, csv, value.
+
+Commands return a `Listing` (columns + rows, like cliff's Lister) or a `ShowOne` (one object's
+fields, printed as Nova's Property | Value table); this module selects columns (-c), sorts
+(--sort-column) and renders. Colour only when stdout is a terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from novactl.errors import UsageError
+
+
+@dataclass
+class Listing:
+    columns: list[str]
+    rows: list[list[Any]]
+    # Text for humans after a table (e.g. a dry run's explanation); never in machine formats.
+    footer: str = ""
+
+
+@dataclass
+class ShowOne:
+    fields: dict[str, Any]
+    footer: str = ""
+    # What -f json/yaml print, when richer than the fields (e.g. a dry run's whole plan).
+    document: Any = None
+
+
+def render(
+    result: Listing | ShowOne, fmt: str = "table", columns: tuple[str, ...] = (), sort_column: tuple[str, ...] = (), tty: bool = False
+) -> str:
+    if isinstance(result, ShowOne):
+        if fmt in ("json", "yaml") and result.document is not None:
+            return _dump(result.document, fmt)
+        listing = Listing(["Property", "Value"], [[k, _cell(v)] for k, v in result.fields.items()], result.footer)
+        if columns:
+            wanted = set(columns)
+            listing.rows = [row for row in listing.rows if row[0] in wanted]
+        if fmt in ("json", "yaml"):
+            return _dump({row[0]: result.fields[row[0]] for row in listing.rows}, fmt)
+        if fmt == "value":
+            return "\n".join(_text(row[1]) for row in listing.rows)
+        return _render_listing(listing, fmt, (), (), tty)
+    return _render_listing(result, fmt, columns, sort_column, tty)
+
+
+def _render_listing(listing: Listing, fmt: str, columns: tuple[str, ...], sort_column: tuple[str, ...], tty: bool) -> str:
+    indexes = [_column_index(listing.columns, c) for c in columns] if columns else list(range(len(listing.columns)))
+    rows = listing.rows
+    for name in reversed(sort_column):
+        key = _column_index(listing.columns, name)
+        rows = sorted(rows, key=lambda r: (r[key] is None, _sortable(r[key])))
+    names = [listing.columns[i] for i in indexes]
+    picked = [[row[i] for i in indexes] for row in rows]
+    if fmt in ("json", "yaml"):
+        return _dump([dict(zip(names, row, strict=False)) for row in picked], fmt)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows([[_text(v) for v in row] for row in picked])
+        return buffer.getvalue().rstrip("\n")
+    if fmt == "value":
+        return "\n".join(" ".join(_text(v) for v in row) for row in picked)
+    text = table(names, picked) if names else ""
+    if tty:
+        text = _colour(text)
+    return text + (f"\n{listing.footer}" if listing.footer else "")
+
+
+def table(columns: list[str], rows: list[list[Any]]) -> str:
+    cells = [[_text(v) for v in row] for row in rows]
+    if not cells:  # tabulate draws no box for an empty body; Nova still prints the header box
+        cells = []
+        width = [len(c) for c in columns]
+        line = "+" + "+".join("-" * (w + 2) for w in width) + "+"
+        head = "|" + "|".join(f" {c} " for c in columns) + "|"
+        return "\n".join([line, head, line, line])
+    # Imported here, as yaml below: start-up time matters for a CLI run from scripts.
+    import tabulate
+    from tabulate import DataRow, Line, TableFormat
+
+    tabulate.MIN_PADDING = 0  # prettytable (Nova's CLI) pads a cell by one space, not three
+    edge = Line("+", "-", "+", "+")
+    nova_table = TableFormat(  # prettytable's layout, as python-novaclient prints it
+        lineabove=edge,
+        linebelowheader=edge,
+        linebetweenrows=None,
+        linebelow=edge,
+        headerrow=DataRow("|", "|", "|"),
+        datarow=DataRow("|", "|", "|"),
+        padding=1,
+        with_header_hide=None,
+    )
+    return tabulate.tabulate(cells, headers=columns, tablefmt=nova_table, stralign="left", numalign="left", disable_numparse=True)
+
+
+def _column_index(columns: list[str], name: str) -> int:
+    for i, column in enumerate(columns):
+        if column.lower() == name.lower():
+            return i
+    raise UsageError(f"no column {name!r} (columns: {', '.join(columns)})")
+
+
+def _sortable(value: Any) -> Any:
+    return value if isinstance(value, (int, float)) else _text(value)
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _dump(data: Any, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(data, indent=2, default=str)
+    import yaml
+
+    return yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False).rstrip("\n")
+
+
+def _colour(text: str) -> str:
+    """Down and disabled states stand out on a terminal; pipes get plain text."""
+    red, green, reset = "\x1b[31m", "\x1b[32m", "\x1b[0m"
+    for word, colour in ((" down ", red), (" XXX ", red), (" disabled ", red), (" up ", green), (" :-) ", green)):
+        text = text.replace(word, f"{colour}{word}{reset}")
+    return text

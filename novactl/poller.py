@@ -1,0 +1,114 @@
+"""Poll every host of a command in parallel: {host: HostState}, a dead host never failing the rest.
+
+Each host gets one connection (its driver), bounded by its connect timeout; a host that does not
+answer becomes a HostState with `up=False` and the reason, as nova-compute's service goes down.
+The drivers stay open for the rest of the command (claims and spawns reuse the connection) and are
+closed when the `Cluster` is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from novactl.drivers import ComputeDriver, make_driver
+from novactl.drivers.base import HostReport
+from novactl.errors import HostError, UsageError
+from novactl.hoststate import HostState, InstanceInfo, build_host_state
+from novactl.models import HostConfig, Inventory
+
+LOG = logging.getLogger("novactl.compute.resource_tracker")
+
+
+@dataclass
+class Cluster:
+    inventory: Inventory
+    states: dict[str, HostState] = field(default_factory=dict)
+    reports: dict[str, HostReport] = field(default_factory=dict)
+    drivers: dict[str, ComputeDriver] = field(default_factory=dict)
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for driver in self.drivers.values():
+            driver.close()
+
+    @property
+    def instances(self) -> list[InstanceInfo]:
+        return [i for report in self.reports.values() for i in report.instances]
+
+    def state(self, name: str) -> HostState:
+        if name not in self.states:
+            raise UsageError(f"unknown host {name!r} (known: {', '.join(self.states)})")
+        return self.states[name]
+
+
+def poll(inventory: Inventory, only: list[str] | None = None) -> Cluster:
+    """Poll the inventory's hosts (or the named ones) at once; always returns every asked host."""
+    hosts = inventory.hosts if only is None else [inventory.host(name) for name in only]
+    cluster = Cluster(inventory)
+    if not hosts:
+        return cluster
+    with ThreadPoolExecutor(max_workers=min(len(hosts), 64), thread_name_prefix="poll") as pool:
+        outcomes = list(pool.map(lambda host: _poll_one(host, inventory), hosts))
+    for index, (host, driver, report_or_error) in enumerate(outcomes, start=1):
+        cluster.drivers[host.name] = driver
+        if isinstance(report_or_error, HostReport):
+            cluster.reports[host.name] = report_or_error
+            state = _host_state(host, inventory, report_or_error)
+        else:
+            state = HostState(host=host.name, zone=host.zone, up=False, down_reason=report_or_error, host_ip=host.address)
+            LOG.warning("Compute host %s is down: %s", host.name, report_or_error)
+        state.service_id = index
+        state.updated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        cluster.states[host.name] = state
+    return cluster
+
+
+def _poll_one(host: HostConfig, inventory: Inventory) -> tuple[HostConfig, ComputeDriver, HostReport | str]:
+    driver = make_driver(host, inventory)
+    started = time.monotonic()
+    try:
+        report: HostReport | str = driver.poll()
+    except HostError as exc:
+        report = exc.reason
+        driver.close()
+    LOG.debug("Polled %s in %.3f s", host.name, time.monotonic() - started)
+    return host, driver, report
+
+
+def _host_state(host: HostConfig, inventory: Inventory, report: HostReport) -> HostState:
+    sched = inventory.scheduler
+    state = build_host_state(
+        host.name,
+        host.zone,
+        report.node,
+        report.instances,
+        sched.reserved_host_memory_mb,
+        sched.reserved_host_disk_mb,
+        disabled=report.disabled,
+        disabled_reason=report.disabled_reason,
+        capabilities=dict(host.capabilities),
+        cached_images=report.cached_images,
+        ram_allocation_ratio=host.ram_allocation_ratio or sched.ram_allocation_ratio,
+        cpu_allocation_ratio=host.cpu_allocation_ratio or sched.cpu_allocation_ratio,
+        disk_allocation_ratio=host.disk_allocation_ratio or sched.disk_allocation_ratio,
+    )
+    LOG.debug(
+        "Final resource view: name=%s phys_ram=%dMB used_ram=%dMB phys_disk=%dGB used_disk=%dGB total_vcpus=%d used_vcpus=%d",
+        host.name,
+        state.memory_mb,
+        state.memory_mb_used,
+        state.local_gb,
+        state.local_gb_used,
+        state.vcpus,
+        state.vcpus_used,
+    )
+    return state

@@ -1,0 +1,63 @@
+"""Nova's RequestSpec, reduced to what novactl's filters and weighers read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from novactl.models import Flavor, Image
+
+
+@dataclass
+class InstanceGroup:
+    """A server group as the scheduler sees it: the policy plus where its members already run."""
+
+    name: str
+    policy: str
+    members: list[str] = field(default_factory=list)  # instance uuids
+    hosts: list[str] = field(default_factory=list)  # hosts of the members (grows during multi-create)
+
+    @property
+    def policies(self) -> list[str]:
+        return [self.policy]
+
+
+@dataclass
+class RequestSpec:
+    flavor: Flavor
+    image: Image | None = None
+    num_instances: int = 1
+    availability_zone: str | None = None
+    force_hosts: list[str] = field(default_factory=list)  # from --availability-zone AZ:HOST
+    scheduler_hints: dict[str, list[str]] = field(default_factory=dict)
+    instance_group: InstanceGroup | None = None
+    # RetryFilter: hosts already tried for this request (Nova's spec_obj.retry.hosts).
+    retry_hosts: list[str] = field(default_factory=list)
+    ignore_hosts: list[str] = field(default_factory=list)  # moves: the source host
+
+    @property
+    def memory_mb(self) -> int:
+        return self.flavor.ram
+
+    @property
+    def vcpus(self) -> int:
+        return self.flavor.vcpus
+
+    @property
+    def root_gb(self) -> int:
+        return self.flavor.disk
+
+    @property
+    def ephemeral_gb(self) -> int:
+        return self.flavor.ephemeral
+
+    @property
+    def swap(self) -> int:
+        return self.flavor.swap
+
+    def get_scheduler_hint(self, name: str, default: Any = None) -> Any:
+        """Nova's semantics: a single-valued hint comes back as the value, a list as the list."""
+        values = self.scheduler_hints.get(name)
+        if not values:
+            return default
+        return values[0] if len(values) == 1 else values

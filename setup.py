@@ -1,0 +1,21 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="novactl",
+    version="0.1.0",
+    description="OpenStack Nova's scheduling and VM lifecycle for small KVM clusters, with no control plane",
+    packages=find_packages(include=["novactl", "novactl.*"]),
+    python_requires=">=3.11",
+    install_requires=[
+        "click>=8.1",
+        "rich>=13",
+        "paramiko>=3.4",
+        "libvirt-python>=9.0",
+        "PyYAML>=6.0",
+        "tabulate>=0.9",
+        "sh>=2.0",
+        "jsonschema>=4.18",
+    ],
+    extras_require={"test": ["pytest>=8", "hypothesis>=6", "ruff"]},
+    entry_points={"console_scripts": ["novactl = novactl.cli:main"]},
+)
