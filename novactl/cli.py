@@ -8,7 +8,7 @@ import sys
 import click
 
 from novactl import __version__
-from novactl.commands import catalog, hypervisors, services
+from novactl.commands import catalog, explain, groups, hypervisors, servers, services
 from novactl.commands.common import App
 from novactl.errors import EXIT_FAILED, EXIT_USAGE, NovactlError
 
@@ -26,6 +26,15 @@ COMMANDS = [
     hypervisors.hypervisor_show,
     hypervisors.hypervisor_stats,
     hypervisors.availability_zone_list,
+    servers.boot,
+    servers.list_,
+    servers.show,
+    servers.delete,
+    explain.capacity,
+    groups.server_group_create,
+    groups.server_group_list,
+    groups.server_group_show,
+    groups.server_group_delete,
 ]
 
 

@@ -29,6 +29,7 @@ HOST_SETTINGS: dict[str, Any] = {
     "libvirt_uri": {"type": "string", "pattern": r"^[a-z0-9+]+://[^\s'\"]*$"},
     "bridge": {"type": "string", "pattern": BRIDGE},
     "force_raw_images": _bool,
+    "cpu_mode": {"enum": ["none", "host-model", "host-passthrough"]},
 }
 
 _facts = {

@@ -106,6 +106,9 @@ class HostConfig:
     libvirt_uri: str = "qemu:///system"
     bridge: str = "br-novactl"
     force_raw_images: bool = True
+    # Nova's [libvirt]cpu_mode. Nova defaults to host-model; we default to none (QEMU's own model)
+    # because host-model and host-passthrough fail to start guests under nested KVM (MSR 0x10a).
+    cpu_mode: str = "none"
     ram_allocation_ratio: float | None = None
     cpu_allocation_ratio: float | None = None
     disk_allocation_ratio: float | None = None

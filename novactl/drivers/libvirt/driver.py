@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
+import time
 
 import libvirt
 
-from novactl.drivers.base import ComputeDriver, HostReport
-from novactl.drivers.libvirt import metadata
+from novactl.claims import check_claim
+from novactl.drivers.base import ComputeDriver, HostReport, SpawnRequest
+from novactl.drivers.libvirt import metadata, paths, spawn
 from novactl.drivers.libvirt.facts import POWER_STATE, compute_node
 from novactl.errors import HostError
-from novactl.hoststate import InstanceInfo
+from novactl.hoststate import ComputeNode, HostState, InstanceInfo, build_host_state
 from novactl.remote import Connection, connect
 
-LOG = logging.getLogger(__name__)
+LOG = logging.getLogger("novactl.virt.libvirt.driver")
 
 SECTION = "--novactl-section--"
 # One round trip gathers every file-system fact a poll needs. The script is a constant; the paths
-# travel as positional arguments ($1..$4), never spliced into the shell text.
+# travel as positional arguments ($1..$5), never spliced into the shell text.
 POLL_SCRIPT = f"""
 p=$1; while [ ! -e "$p" ]; do p=$(dirname "$p"); done
 stat -f -c '%S %b %a' "$p"
@@ -30,18 +31,18 @@ echo {SECTION}
 ls -1 "$3" 2>/dev/null
 echo {SECTION}
 for f in "$4"/*.json; do [ -f "$f" ] && cat "$f" && echo; done
+echo {SECTION}
+for f in "$5"/*.json; do [ -f "$f" ] && cat "$f" && echo; done
 exit 0
 """
-
-
-def base_name(image_id: str) -> str:
-    """The cache file name of an image in _base, as Nova's imagecache names it."""
-    return hashlib.sha1(image_id.encode()).hexdigest()
+CLAIMS_SCRIPT = 'for f in "$1"/*.json; do [ -f "$f" ] && cat "$f" && echo; done; exit 0'
+CLAIM_TTL = 900  # seconds a claim counts without its domain: longer than any boot, short enough to heal a crash
 
 
 class LibvirtDriver(ComputeDriver):
     _connection: Connection | None = None
     _libvirt: libvirt.virConnect | None = None
+    _node: ComputeNode | None = None
 
     @property
     def connection(self) -> Connection:
@@ -55,61 +56,103 @@ class LibvirtDriver(ComputeDriver):
             self._libvirt = self.connection.open_libvirt()
         return self._libvirt
 
-    @property
-    def service_file(self) -> str:
-        return f"{self.host.state_path}/service.json"
-
-    @property
-    def groups_dir(self) -> str:
-        return f"{self.host.state_path}/server_groups"
+    # -- read side --------------------------------------------------------------------------------
 
     def poll(self) -> HostReport:
+        host = self.host
         out = self.connection.run(
-            ["sh", "-c", POLL_SCRIPT, "sh", self.host.instances_path, self.service_file, self.host.base_path, self.groups_dir]
+            [
+                "sh",
+                "-c",
+                POLL_SCRIPT,
+                "sh",
+                host.instances_path,
+                paths.service_file(host),
+                host.base_path,
+                paths.groups_dir(host),
+                paths.claims_dir(host),
+            ]
         ).stdout
-        fs_line, service_text, base_listing, group_lines = (part.strip() for part in out.split(SECTION + "\n"))
+        fs_line, service_text, base_listing, group_lines, claim_lines = (part.strip() for part in out.split(SECTION + "\n"))
         block, blocks, _avail = (int(v) for v in fs_line.split())
         try:
-            node = compute_node(self.libvirt, self.host.address, block * blocks)
-            instances, extra_mb, extra_vcpus = self._instances()
+            self._node = compute_node(self.libvirt, host.address, block * blocks)
+            instances = self._instances(_json_lines(claim_lines))
         except libvirt.libvirtError as exc:
-            raise HostError(self.host.name, f"libvirt: {exc.get_error_message()}") from None
-        node.extra_memory_mb_used = extra_mb
-        node.extra_vcpus_used = extra_vcpus
+            raise HostError(host.name, f"libvirt: {exc.get_error_message()}") from None
         service = json.loads(service_text) if service_text else {}
         cached = set(base_listing.split())
         return HostReport(
-            node=node,
+            node=self._node,
             instances=instances,
             disabled=bool(service.get("disabled", False)),
             disabled_reason=service.get("disabled_reason"),
-            cached_images={image.id for image in self.inventory.images if base_name(image.id) in cached},
-            server_groups=[json.loads(line) for line in group_lines.splitlines() if line.strip()],
+            cached_images={image.id for image in self.inventory.images if paths.base_name(image.id) in cached},
+            server_groups=_json_lines(group_lines),
         )
 
-    def _instances(self) -> tuple[list[InstanceInfo], int, int]:
-        """novactl's guests from their metadata; other running domains only as memory and vCPUs."""
-        instances, extra_mb, extra_vcpus = [], 0, 0
+    def _instances(self, claims: list[dict]) -> list[InstanceInfo]:
+        """novactl's guests from their metadata, plus live claims of boots in flight (as BUILD).
+
+        Running domains novactl did not make count only as memory and vCPUs on the node.
+        """
+        assert self._node is not None
+        self._node.extra_memory_mb_used = self._node.extra_vcpus_used = 0
+        instances = []
         for domain in self.libvirt.listAllDomains(0):
             state, max_kib, _mem, nr_vcpus, _cpu_time = domain.info()
             try:
                 xml = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata.NAMESPACE)
             except libvirt.libvirtError:
                 if domain.isActive():
-                    extra_mb += max_kib // 1024
-                    extra_vcpus += nr_vcpus
+                    self._node.extra_memory_mb_used += max_kib // 1024
+                    self._node.extra_vcpus_used += nr_vcpus
                 continue
             instance = metadata.from_xml(xml, self.host.name, domain.UUIDString(), domain.name())
             instance.power_state = POWER_STATE.get(state, 0)
             instances.append(instance)
-        return instances, extra_mb, extra_vcpus
+        known = {i.uuid for i in instances}
+        now = time.time()
+        for record in claims:
+            if record["uuid"] not in known and record.get("expires", 0) > now:
+                instances.append(metadata.from_record(record, self.host.name))
+        return instances
+
+    # -- claims and spawn -------------------------------------------------------------------------
+
+    def claim(self, instance: InstanceInfo, limits: dict[str, float]) -> None:
+        """Under the host lock: re-read real usage, run Nova's claim test, record the claim."""
+        assert self._node is not None, "poll() first"
+        host = self.host
+        with self.connection.lock(paths.host_lock(host), timeout=120):
+            out = self.connection.run(["sh", "-c", CLAIMS_SCRIPT, "sh", paths.claims_dir(host)]).stdout
+            instances = self._instances(_json_lines(out))
+            sched = self.inventory.scheduler
+            state: HostState = build_host_state(
+                host.name, host.zone, self._node, instances, sched.reserved_host_memory_mb, sched.reserved_host_disk_mb
+            )
+            check_claim(state, instance.flavor, limits)
+            record = metadata.to_record(instance, time.time() + CLAIM_TTL)
+            self.connection.write_file(f"{paths.claims_dir(host)}/{instance.uuid}.json", json.dumps(record).encode())
+
+    def drop_claim(self, instance_uuid: str) -> None:
+        self.connection.run(["rm", "-f", "--", f"{paths.claims_dir(self.host)}/{instance_uuid}.json"], check=False)
+
+    def spawn(self, request: SpawnRequest) -> InstanceInfo:
+        assert self._node is not None, "poll() first"
+        return spawn.spawn(self, request, self._node)
+
+    def destroy(self, instance: InstanceInfo) -> None:
+        spawn.destroy(self, instance.uuid)
+
+    # -- service flag and groups ------------------------------------------------------------------
 
     def set_service_status(self, disabled: bool, reason: str | None) -> None:
         record = {"disabled": disabled, "disabled_reason": reason}
-        self.connection.write_file(self.service_file, json.dumps(record).encode())
+        self.connection.write_file(paths.service_file(self.host), json.dumps(record).encode())
 
     def save_server_group(self, record: dict) -> None:
-        self.connection.write_file(f"{self.groups_dir}/{record['name']}.json", json.dumps(record).encode())
+        self.connection.write_file(f"{paths.groups_dir(self.host)}/{record['name']}.json", json.dumps(record).encode())
 
     def close(self) -> None:
         if self._libvirt is not None:
@@ -119,3 +162,7 @@ class LibvirtDriver(ComputeDriver):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

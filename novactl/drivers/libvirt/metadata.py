@@ -7,6 +7,7 @@ membership and resource accounting need lives here, so every operator reads the 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import asdict, fields
 
 from novactl.hoststate import InstanceInfo
 from novactl.models import Flavor
@@ -14,6 +15,7 @@ from novactl.models import Flavor
 NAMESPACE = "urn:novactl:instance:1"
 PREFIX = "novactl"
 _FLAVOR_INTS = ("ram", "disk", "vcpus", "ephemeral", "swap")
+_INSTANCE_FIELDS = {f.name for f in fields(InstanceInfo)}
 
 
 def _q(tag: str) -> str:
@@ -57,8 +59,10 @@ def to_xml(instance: InstanceInfo) -> str:
 
 
 def from_xml(text: str, host: str, uuid: str, instance_name: str) -> InstanceInfo:
-    """Parse what `to_xml` wrote (libvirt hands the element back on its own, namespace kept)."""
+    """Parse what `to_xml` wrote; libvirt hands the element back without its namespace, so match either."""
     root = ET.fromstring(text)
+    for element in root.iter():
+        element.tag = _q(element.tag.rpartition("}")[2])
     flavor_el = root.find(_q("flavor"))
     attrs = dict(flavor_el.attrib) if flavor_el is not None else {}
     flavor = Flavor(
@@ -85,3 +89,17 @@ def from_xml(text: str, host: str, uuid: str, instance_name: str) -> InstanceInf
         fault=dict(fault.attrib) if fault is not None else None,
         metadata={m.get("key", ""): m.get("value", "") for m in root.findall(_q("meta"))},
     )
+
+
+def to_record(instance: InstanceInfo, expires: float) -> dict:
+    """A claim file's JSON: the instance as it will be, until its domain is defined or it expires."""
+    record = asdict(instance)
+    record["expires"] = expires
+    return record
+
+
+def from_record(record: dict, host: str) -> InstanceInfo:
+    values = {k: v for k, v in record.items() if k in _INSTANCE_FIELDS}
+    values["flavor"] = Flavor(**record["flavor"])
+    values["host"] = host
+    return InstanceInfo(**values)

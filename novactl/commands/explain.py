@@ -1,0 +1,60 @@
+"""boot --dry-run and capacity: the scheduler's decisions, explained (what no peer does well)."""
+
+from __future__ import annotations
+
+import click
+
+from novactl.commands.common import App, pass_app, with_output
+from novactl.models import Inventory
+from novactl.output import Listing, ShowOne
+
+
+def dry_run_result(inventory: Inventory, request) -> ShowOne:
+    """Per-filter host counts, every rejection with its numbers, the weighed ranking; touches nothing."""
+    from novactl.pipeline import plan
+    from novactl.poller import poll
+    from novactl.scheduler.scheduler import no_valid_host_message
+
+    with poll(inventory) as cluster:
+        _spec, result = plan(inventory, request, cluster)
+    lines = []
+    for step in result.filters:
+        lines.append(f"Filter {step.name} returned {len(step.passed)} host(s)")
+        lines += [f"  {host}: {reason}" for host, reason in step.rejected.items()]
+    if result.weighed:
+        lines.append("Weighed hosts (best first):")
+        for rank, weighed in enumerate(result.weighed, start=1):
+            parts = ", ".join(f"{name} raw {weighed.raw[name]:g} -> {weighed.normalized[name]:.3f}" for name in weighed.raw)
+            lines.append(f"  {rank}. {weighed.host}: weight {weighed.weight:.3f} ({parts})")
+    if not result.selections:
+        lines.append(no_valid_host_message(result))
+    fields = {
+        "chosen": result.chosen or "-",
+        "selections": ", ".join(result.selections) or "-",
+        "limits": result.limits,
+    }
+    return ShowOne(fields, footer="\n".join(lines), document=result.to_dict())
+
+
+@click.command("capacity")
+@click.option("--flavor", required=True, help="Name or ID of flavor.")
+@click.option("--image", help="Name or ID of image (for ImagePropertiesFilter).")
+@click.option("--availability-zone", "zone", help="Only this availability zone.")
+@click.option("--hint", "hints", multiple=True, metavar="KEY=VALUE", help="Scheduler hint, e.g. group=G.")
+@with_output
+@pass_app
+def capacity(app: App, flavor: str, image: str | None, zone: str | None, hints: tuple[str, ...]) -> Listing:
+    """How many more instances of FLAVOR fit, per host and in total, and what limits each host first."""
+    from novactl.commands.servers import parse_hints
+    from novactl.pipeline import BootRequest, request_spec
+    from novactl.poller import poll
+    from novactl.scheduler.capacity import capacity as plan_capacity
+    from novactl.scheduler.scheduler import Scheduler
+
+    request = BootRequest(name="capacity", flavor=flavor, image=image, availability_zone=zone, hints=parse_hints(hints))
+    with poll(app.inventory) as cluster:
+        spec = request_spec(app.inventory, request, cluster)
+        report = plan_capacity(Scheduler(app.inventory.scheduler), list(cluster.states.values()), spec)
+    rows = [[h.host, h.count, h.limited_by] for h in report.hosts]
+    rows.append(["(total)", report.total, ""])
+    return Listing(["Host", "Instances", "Limited by"], rows)

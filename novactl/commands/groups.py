@@ -1,0 +1,80 @@
+"""server-group-create, -list, -show, -delete (definitions on the hosts, members from the guests)."""
+
+from __future__ import annotations
+
+import click
+
+from novactl.commands.common import App, pass_app, with_output
+from novactl.output import Listing, ShowOne
+
+POLICIES = ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]
+
+
+@click.command("server-group-create")
+@click.argument("name")
+@click.option("--policy", type=click.Choice(POLICIES), required=True, help="The group's policy.")
+@with_output
+@pass_app
+def server_group_create(app: App, name: str, policy: str) -> Listing:
+    """Create a server group (stored on every reachable host)."""
+    import re
+
+    from novactl import server_groups
+    from novactl.inventory_schema import SAFE_NAME
+    from novactl.poller import poll
+
+    if not re.match(SAFE_NAME, name):
+        raise click.BadParameter(f"{name!r} is not a safe name", param_hint="NAME")
+    with poll(app.inventory) as cluster:
+        group = server_groups.create(cluster, name, policy)
+    return Listing(["Id", "Name", "Policies", "Members"], [[group.id, group.name, group.policy, ""]])
+
+
+@click.command("server-group-list")
+@with_output
+@pass_app
+def server_group_list(app: App) -> Listing:
+    """List server groups with their members."""
+    from novactl import server_groups
+    from novactl.poller import poll
+
+    with poll(app.inventory) as cluster:
+        views = [server_groups.view(cluster, name) for name in sorted(server_groups.definitions(cluster))]
+    rows = [[v.definition.id, v.definition.name, v.definition.policy, ", ".join(m.uuid for m in v.members)] for v in views]
+    return Listing(["Id", "Name", "Policies", "Members"], rows)
+
+
+@click.command("server-group-show")
+@click.argument("name")
+@with_output
+@pass_app
+def server_group_show(app: App, name: str) -> ShowOne:
+    """Show a server group: policy, members and the hosts they run on."""
+    from novactl import server_groups
+    from novactl.poller import poll
+
+    with poll(app.inventory) as cluster:
+        v = server_groups.view(cluster, name)
+    return ShowOne(
+        {
+            "id": v.definition.id,
+            "name": v.definition.name,
+            "policies": v.definition.policy,
+            "members": ", ".join(f"{m.name} ({m.uuid})" for m in v.members),
+            "hosts": ", ".join(v.hosts),
+        }
+    )
+
+
+@click.command("server-group-delete")
+@click.argument("name")
+@with_output
+@pass_app
+def server_group_delete(app: App, name: str) -> Listing:
+    """Delete a server group (refused while it has members)."""
+    from novactl import server_groups
+    from novactl.poller import poll
+
+    with poll(app.inventory) as cluster:
+        server_groups.delete(cluster, name)
+    return Listing(["Name", "Result"], [[name, "deleted"]])

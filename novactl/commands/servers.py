@@ -1,0 +1,201 @@
+"""boot (and its dry run), list, show, delete."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from novactl.commands.common import App, pass_app, with_output
+from novactl.hoststate import InstanceInfo
+from novactl.output import Listing, ShowOne
+
+LIST_COLUMNS = ["ID", "Name", "Status", "Task State", "Power State", "Networks"]
+LONG_COLUMNS = ["Host", "Flavor", "Image", "Availability Zone"]
+
+
+def parse_hints(values: tuple[str, ...]) -> dict[str, list[str]]:
+    hints: dict[str, list[str]] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key or not val:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--hint")
+        hints.setdefault(key, []).append(val)
+    return hints
+
+
+def networks_text(instance: InstanceInfo) -> str:
+    return "; ".join(f"{net}={', '.join(macs)}" for net, macs in instance.networks.items())
+
+
+def show_fields(instance: InstanceInfo, host_up: bool = True) -> dict[str, Any]:
+    """`nova show`'s keys where they apply."""
+    from novactl.instances import power_state_name, status, vm_state
+
+    fields: dict[str, Any] = {
+        "OS-EXT-AZ:availability_zone": instance.zone,
+        "OS-EXT-SRV-ATTR:host": instance.host,
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": instance.host,
+        "OS-EXT-SRV-ATTR:instance_name": instance.instance_name,
+        "OS-EXT-STS:power_state": power_state_name(instance),
+        "OS-EXT-STS:task_state": instance.task_state or "-",
+        "OS-EXT-STS:vm_state": vm_state(instance),
+        "created": instance.created,
+        "flavor": f"{instance.flavor.name} ({instance.flavor.id})",
+        "id": instance.uuid,
+        "image": instance.image_id,
+        "name": instance.name,
+        "networks": networks_text(instance),
+        "server_group": instance.group or "-",
+        "status": status(instance, host_up),
+    }
+    if instance.fault:
+        fields["fault"] = instance.fault
+    return fields
+
+
+@click.command("boot")
+@click.argument("name")
+@click.option("--flavor", required=True, help="Name or ID of flavor.")
+@click.option("--image", help="Name or ID of image.")
+@click.option("--availability-zone", "zone", metavar="AZ[:HOST]", help="The availability zone (and host) for placement.")
+@click.option("--hint", "hints", multiple=True, metavar="KEY=VALUE", help="Scheduler hint: group=G, same_host=ID, different_host=ID.")
+@click.option("--min-count", type=click.IntRange(min=1), help="Boot at least this many instances (all or nothing).")
+@click.option("--max-count", type=click.IntRange(min=1), help="Boot up to this many instances.")
+@click.option("--nic", "nic", metavar="net-name=NAME", help="The network to attach (default: the first network).")
+@click.option("--dry-run", is_flag=True, help="Schedule only: explain every filter's and weigher's decision; touch nothing.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Return once the guest runs (always: boot waits for it).")
+@with_output
+@pass_app
+def boot(
+    app: App,
+    name: str,
+    flavor: str,
+    image: str | None,
+    zone: str | None,
+    hints: tuple[str, ...],
+    min_count: int | None,
+    max_count: int | None,
+    nic: str | None,
+    dry_run: bool,
+    wait: bool,
+) -> Listing | ShowOne:
+    """Boot a new server (Nova's filter scheduler picks the host)."""
+    from novactl import pipeline
+
+    network = None
+    if nic:
+        key, _, network = nic.partition("=")
+        if key != "net-name" or not network:
+            raise click.BadParameter(f"{nic!r}: expected net-name=NAME", param_hint="--nic")
+    request = pipeline.BootRequest(
+        name=name,
+        flavor=flavor,
+        image=image,
+        availability_zone=zone,
+        hints=parse_hints(hints),
+        min_count=min_count or 1,
+        max_count=max_count or min_count or 1,
+        network=network,
+    )
+    if dry_run:
+        from novactl.commands.explain import dry_run_result
+
+        return dry_run_result(app.inventory, request)
+    outcomes = pipeline.boot(app.inventory, request, progress=_progress_bar())
+    if len(outcomes) == 1:
+        return ShowOne(show_fields(outcomes[0].instance))
+    rows = [[o.instance.uuid, o.instance.name, "ACTIVE", o.instance.host, networks_text(o.instance)] for o in outcomes]
+    return Listing(["ID", "Name", "Status", "Host", "Networks"], rows)
+
+
+def _progress_bar():
+    """A rich progress bar for image transfers, only on a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    progress = Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True)
+    tasks: dict[str, int] = {}
+
+    def advance(host: str, sent: int) -> None:
+        if host not in tasks:
+            progress.start()
+            tasks[host] = progress.add_task(f"image -> {host}", total=None)
+        progress.advance(tasks[host], sent)
+
+    return advance
+
+
+@click.command("list")
+@click.option("--long", "long_", is_flag=True, help="Also show Host, Flavor, Image, Availability Zone.")
+@click.option("--host", help="Only instances on this host.")
+@click.option("--status", help="Only instances with this Status (e.g. ACTIVE, SHUTOFF).")
+@click.option("--name", help="Only instances whose name contains this.")
+@with_output
+@pass_app
+def list_(app: App, long_: bool, host: str | None, status: str | None, name: str | None) -> Listing:
+    """List servers on every host (all hosts polled in parallel)."""
+    from novactl.commands.services import down_reasons
+    from novactl.instances import power_state_name
+    from novactl.instances import status as status_of
+    from novactl.poller import poll
+
+    with poll(app.inventory, [host] if host else None) as cluster:
+        instances = sorted(cluster.instances, key=lambda i: (i.created, i.name))
+        states = list(cluster.states.values())
+    rows = []
+    for instance in instances:
+        row = [
+            instance.uuid,
+            instance.name,
+            status_of(instance),
+            instance.task_state or "-",
+            power_state_name(instance),
+            networks_text(instance),
+        ]
+        if long_:
+            row += [instance.host, instance.flavor.name, instance.image_id, instance.zone]
+        rows.append(row)
+    for state in states:
+        if not state.up:  # its guests cannot be read: say so in a row rather than drop them silently
+            row = ["?", f"(instances on {state.host})", "UNKNOWN", "-", "NOSTATE", ""]
+            rows.append(row + ([state.host, "", "", state.zone] if long_ else []))
+    if status:
+        rows = [r for r in rows if r[2] == status.upper()]
+    if name:
+        rows = [r for r in rows if name in r[1]]
+    return Listing(LIST_COLUMNS + (LONG_COLUMNS if long_ else []), rows, footer=down_reasons(states))
+
+
+@click.command("show")
+@click.argument("server")
+@with_output
+@pass_app
+def show(app: App, server: str) -> ShowOne:
+    """Show details about the given server (name or ID)."""
+    from novactl.instances import resolve
+    from novactl.poller import poll
+
+    with poll(app.inventory) as cluster:
+        instance = resolve(cluster, server)
+    return ShowOne(show_fields(instance))
+
+
+@click.command("delete")
+@click.argument("servers", nargs=-1, required=True)
+@with_output
+@pass_app
+def delete(app: App, servers: tuple[str, ...]) -> Listing:
+    """Delete servers: domain, disks, directory and tap (the cached base image stays)."""
+    from novactl.instances import resolve
+    from novactl.poller import poll
+
+    rows = []
+    with poll(app.inventory) as cluster:
+        targets = [resolve(cluster, s) for s in servers]
+        for instance in targets:
+            cluster.drivers[instance.host].destroy(instance)
+            rows.append([instance.uuid, instance.name, instance.host, "deleted"])
+    return Listing(["ID", "Name", "Host", "Result"], rows)

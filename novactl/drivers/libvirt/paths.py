@@ -1,0 +1,44 @@
+"""Where things live on a host (the layout ARCHITECTURE.md describes), in one place.
+
+Every path is built from the inventory's validated directories plus names novactl makes itself
+(uuids, sha1 digests), so nothing derived from user input can escape them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from novactl.models import HostConfig
+
+
+def base_name(image_id: str) -> str:
+    """The cache file name of an image in _base, as Nova's imagecache names it: sha1 of the id."""
+    return hashlib.sha1(image_id.encode()).hexdigest()
+
+
+def base_file(host: HostConfig, image_id: str) -> str:
+    return f"{host.base_path}/{base_name(image_id)}"
+
+
+def instance_dir(host: HostConfig, instance_uuid: str) -> str:
+    return f"{host.instances_path}/{instance_uuid}"
+
+
+def host_lock(host: HostConfig) -> str:
+    return f"{host.state_path}/locks/host.lock"
+
+
+def image_lock(host: HostConfig, image_id: str) -> str:
+    return f"{host.state_path}/locks/image-{base_name(image_id)}.lock"
+
+
+def claims_dir(host: HostConfig) -> str:
+    return f"{host.state_path}/claims"
+
+
+def service_file(host: HostConfig) -> str:
+    return f"{host.state_path}/service.json"
+
+
+def groups_dir(host: HostConfig) -> str:
+    return f"{host.state_path}/server_groups"

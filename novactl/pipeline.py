@@ -1,0 +1,219 @@
+"""Boot: where inventory, poll, scheduler and drivers meet (nova-api + conductor + compute, locally).
+
+1. Validate everything the request names before any host is touched (exit 2 on bad input).
+2. Poll every host; schedule all instances at once (multi-create consumes from the host states).
+3. Claim each instance on its host under the host lock. A claim lost to a racing boot is not a
+   host fault: the host is re-polled and the instance rescheduled without using an attempt.
+4. Spawn; a failed spawn is undone on that host, which is then excluded (RetryFilter) and the
+   instance rescheduled, up to scheduler.max_attempts. Every attempt is logged and reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from novactl import server_groups
+from novactl.claims import ClaimFailed
+from novactl.drivers.base import SpawnRequest
+from novactl.errors import EXIT_FAILED, HostError, NovactlError, NoValidHost, UsageError
+from novactl.hoststate import InstanceInfo
+from novactl.inventory_schema import HOSTNAME
+from novactl.models import Flavor, Image, Inventory, Network
+from novactl.poller import Cluster, poll
+from novactl.scheduler.request import RequestSpec
+from novactl.scheduler.scheduler import Scheduler, SchedulingResult, no_valid_host_message
+
+LOG = logging.getLogger("novactl.conductor")
+SAFE_INSTANCE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+@dataclass
+class BootRequest:
+    name: str
+    flavor: str
+    image: str | None = None
+    availability_zone: str | None = None  # AZ or AZ:HOST
+    hints: dict[str, list[str]] = field(default_factory=dict)
+    min_count: int = 1
+    max_count: int = 1
+    network: str | None = None
+
+
+@dataclass
+class Attempt:
+    host: str
+    error: str
+
+
+@dataclass
+class BootOutcome:
+    instance: InstanceInfo
+    attempts: list[Attempt] = field(default_factory=list)
+    error: str | None = None
+
+
+class BuildFailed(NovactlError):
+    exit_code = EXIT_FAILED
+
+
+def plan(inventory: Inventory, request: BootRequest, cluster: Cluster) -> tuple[RequestSpec, SchedulingResult]:
+    """Schedule without touching anything: the dry run, and the first step of a real boot."""
+    spec = request_spec(inventory, request, cluster)
+    result = Scheduler(inventory.scheduler).select(list(cluster.states.values()), spec, min_count=request.min_count)
+    return spec, result
+
+
+def request_spec(inventory: Inventory, request: BootRequest, cluster: Cluster | None = None) -> RequestSpec:
+    flavor = inventory.flavor(request.flavor)
+    image = inventory.image(request.image) if request.image else None
+    zone, _, forced_host = (request.availability_zone or "").partition(":")
+    if forced_host:
+        inventory.host(forced_host)
+    hints = dict(request.hints)
+    group_name = hints.pop("group", [None])[0]
+    group = server_groups.instance_group(cluster, group_name) if group_name and cluster is not None else None
+    return RequestSpec(
+        flavor=flavor,
+        image=image,
+        num_instances=request.max_count,
+        availability_zone=zone or None,
+        force_hosts=[forced_host] if forced_host else [],
+        scheduler_hints=hints,
+        instance_group=group,
+    )
+
+
+def validate(inventory: Inventory, request: BootRequest) -> tuple[Flavor, Image]:
+    """Everything checkable before a host is contacted; raises UsageError (exit 2)."""
+    if not SAFE_INSTANCE_NAME.match(request.name) or not re.match(HOSTNAME, request.name):
+        raise UsageError(f"instance name {request.name!r} is not a safe host name (letters, digits, '-'; at most 63)")
+    if not 1 <= request.min_count <= request.max_count:
+        raise UsageError(f"--min-count {request.min_count} must be between 1 and --max-count {request.max_count}")
+    unknown = set(request.hints) - {"group", "same_host", "different_host"}
+    if unknown:
+        raise UsageError(f"unknown scheduler hint(s): {', '.join(sorted(unknown))} (known: group, same_host, different_host)")
+    flavor = inventory.flavor(request.flavor)
+    if not request.image:
+        raise UsageError("an image is required (--image)")
+    image = inventory.image(request.image)
+    source = image_source(inventory, image)
+    if not os.access(source, os.R_OK) or not os.path.isfile(source):
+        raise UsageError(f"image {image.name}: file {source} is missing or unreadable")
+    if request.network:
+        inventory.network(request.network)
+    return flavor, image
+
+
+def image_source(inventory: Inventory, image: Image) -> str:
+    return str(inventory.source_dir / os.path.expanduser(image.file))
+
+
+def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, int], None] | None = None) -> list[BootOutcome]:
+    flavor, image = validate(inventory, request)
+    with poll(inventory) as cluster:
+        spec, result = plan(inventory, request, cluster)
+        if len(result.selections) < request.min_count:
+            raise NoValidHost(no_valid_host_message(result))
+        names = [request.name] if len(result.selections) == 1 else [f"{request.name}-{i}" for i in range(1, len(result.selections) + 1)]
+        outcomes = []
+        for name, host in zip(names, result.selections, strict=True):
+            instance = _new_instance(name, flavor, image, spec, inventory)
+            outcomes.append(_build(cluster, request, instance, host, progress))
+    return outcomes
+
+
+def _new_instance(name: str, flavor: Flavor, image: Image, spec: RequestSpec, inventory: Inventory) -> InstanceInfo:
+    instance_uuid = str(uuid.uuid4())
+    network = inventory.networks[0].name if inventory.networks else "default"
+    return InstanceInfo(
+        uuid=instance_uuid,
+        name=name,
+        host="",
+        flavor=flavor,
+        image_id=image.id,
+        group=spec.instance_group.name if spec.instance_group else None,
+        instance_name=f"instance-{instance_uuid[:8]}",
+        vm_state="building",
+        task_state="spawning",
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        networks={network: [_mac()]},
+    )
+
+
+def _mac() -> str:
+    return "fa:16:3e:" + ":".join(f"{random.randint(0, 255):02x}" for _ in range(3))  # Nova's OUI
+
+
+def _network(inventory: Inventory, request: BootRequest, host_bridge: str) -> Network:
+    if request.network:
+        return inventory.network(request.network)
+    if inventory.networks:
+        return inventory.networks[0]
+    return Network(name="default", bridge=host_bridge)
+
+
+def _build(cluster: Cluster, request: BootRequest, instance: InstanceInfo, host: str | None, progress) -> BootOutcome:
+    """Claim and spawn one instance, rescheduling on failure (Nova's build retry loop)."""
+    inventory = cluster.inventory
+    outcome = BootOutcome(instance)
+    failed_hosts: list[str] = []
+    races = 0
+    while host is not None:
+        driver, state = cluster.drivers[host], cluster.states[host]
+        instance.host, instance.zone = host, state.zone
+        network = _network(inventory, request, driver.host.bridge)
+        instance.networks = {network.name: next(iter(instance.networks.values()))}
+        try:
+            driver.claim(instance, dict(state.limits))
+            LOG.debug("[instance: %s] Claim successful on %s", instance.uuid, host)
+            instance.vm_state, instance.task_state = "active", None
+            on_progress = (lambda n, h=host: progress(h, n)) if progress else None
+            image = inventory.image(instance.image_id)
+            driver.spawn(SpawnRequest(instance, image, image_source(inventory, image), network, on_progress))
+            return outcome
+        except ClaimFailed as exc:
+            races += 1
+            LOG.warning("[instance: %s] %s; rescheduling", instance.uuid, exc)
+            outcome.attempts.append(Attempt(host, exc.reason))
+            if races > 4 * len(cluster.states):  # each lost race means another boot progressed; bound it anyway
+                break
+        except HostError as exc:
+            instance.vm_state, instance.task_state = "building", "spawning"
+            failed_hosts.append(host)
+            outcome.attempts.append(Attempt(host, exc.reason))
+            LOG.warning("[instance: %s] Attempt %d on %s failed: %s", instance.uuid, len(failed_hosts), host, exc.reason)
+            if len(failed_hosts) >= inventory.scheduler.max_attempts:
+                outcome.error = f"Exceeded maximum number of retries ({inventory.scheduler.max_attempts})"
+                raise BuildFailed(_attempts_message(instance, outcome)) from None
+        host = _reschedule(cluster, request, instance, failed_hosts, outcome)
+    raise NoValidHost(_attempts_message(instance, outcome))
+
+
+def _reschedule(
+    cluster: Cluster, request: BootRequest, instance: InstanceInfo, failed_hosts: list[str], outcome: BootOutcome
+) -> str | None:
+    """Poll afresh (claims of racing boots and our own siblings are visible) and pick again."""
+    fresh = poll(cluster.inventory)
+    cluster.close()
+    cluster.states, cluster.reports, cluster.drivers = fresh.states, fresh.reports, fresh.drivers
+    one = BootRequest(**{**request.__dict__, "min_count": 1, "max_count": 1})
+    spec = request_spec(cluster.inventory, one, cluster)
+    spec.retry_hosts = list(failed_hosts)
+    result = Scheduler(cluster.inventory.scheduler).select(list(cluster.states.values()), spec)
+    if not result.selections:
+        outcome.error = no_valid_host_message(result)
+        return None
+    return result.selections[0]
+
+
+def _attempts_message(instance: InstanceInfo, outcome: BootOutcome) -> str:
+    lines = [f"instance {instance.name} ({instance.uuid}) could not be built: {outcome.error or 'No valid host was found.'}"]
+    lines += [f"attempt {n} on {a.host}: {a.error}" for n, a in enumerate(outcome.attempts, start=1)]
+    return "\n".join(lines)
