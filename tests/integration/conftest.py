@@ -1,0 +1,33 @@
+"""Integration tests run against real lab hosts (see tests/lab/README.md).
+
+Fixtures: ``lab`` (3 hosts, session-wide) and ``lab_factory(n)`` for more
+(benchmarks use 8).  Every test in this directory is skipped, with the reason,
+when the lab cannot run here (not root, or libvirtd/sshd/... missing).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# `python -m pytest` puts the repo root on sys.path; a bare `pytest` may not.
+_REPO = Path(__file__).resolve().parents[2]
+if str(_REPO) not in sys.path:
+    sys.path.insert(0, str(_REPO))
+
+from tests.lab import missing_requirements  # noqa: E402
+from tests.lab.fixtures import lab, lab_factory  # noqa: E402, F401
+
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = missing_requirements()
+    if not reason:
+        return
+    marker = pytest.mark.skip(reason=f"integration lab unavailable: {reason}")
+    for item in items:
+        if item.path.resolve().is_relative_to(_HERE):
+            item.add_marker(marker)
