@@ -34,6 +34,9 @@ class RequestSpec:
     # RetryFilter: hosts already tried for this request (Nova's spec_obj.retry.hosts).
     retry_hosts: list[str] = field(default_factory=list)
     ignore_hosts: list[str] = field(default_factory=list)  # moves: the source host
+    # Nova's spec_obj.instance_uuid: the instance being moved, or the first of a boot (log lines);
+    # lets ServerGroupAntiAffinityFilter accept the host a moving member already runs on.
+    instance_uuid: str | None = None
 
     @property
     def memory_mb(self) -> int:
