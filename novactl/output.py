@@ -109,7 +109,7 @@ def _column_index(columns: list[str], name: str) -> int:
 
 
 def _sortable(value: Any) -> Any:
-    return value if isinstance(value, (int, float)) else _text(value)
+    return (0, value) if isinstance(value, (int, float)) else (1, _text(value))  # numbers first: never compare int with str
 
 
 def _cell(value: Any) -> Any:
