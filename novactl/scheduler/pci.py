@@ -45,7 +45,7 @@ def requests_for(flavor: Flavor, aliases: dict[str, dict[str, str]]) -> list[Pci
         if name not in aliases:
             known = ", ".join(sorted(aliases)) or "none defined"
             raise UsageError(f"flavor {flavor.name}: PCI alias {name!r} is not defined in scheduler pci_alias (known: {known})")
-        spec = tuple(sorted((key, str(value).lower()) for key, value in aliases[name].items()))
+        spec = tuple((key, str(value).lower()) for key, value in aliases[name].items())
         requests.append(PciRequest(name, int(count), spec))
     return requests
 

@@ -15,7 +15,7 @@ class AvailabilityZoneFilter(BaseHostFilter):
 
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
         # A host has exactly one zone here (the inventory's), where Nova read it from aggregates.
-        return host_state.zone == spec.availability_zone
+        return not spec.availability_zone or host_state.zone == spec.availability_zone
 
     def reason(self, host_state: HostState, spec: RequestSpec) -> str:
         return f"in availability zone '{host_state.zone}', requested '{spec.availability_zone}'"

@@ -14,7 +14,8 @@ class SameHostFilter(BaseHostFilter):
         return bool(hinted_uuids(spec, "same_host"))
 
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
-        return not hinted_uuids(spec, "same_host").isdisjoint(host_state.instances)
+        wanted = hinted_uuids(spec, "same_host")
+        return not wanted or not wanted.isdisjoint(host_state.instances)
 
     def reason(self, host_state: HostState, spec: RequestSpec) -> str:
         return f"runs none of the same_host instances {', '.join(sorted(hinted_uuids(spec, 'same_host')))}"
