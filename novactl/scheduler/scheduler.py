@@ -114,6 +114,8 @@ class Scheduler:
         """
         LOG.debug("Starting with %d host(s)", len(hosts))
         steps: list[FilterStep] = []
+        if not hosts:
+            return hosts, steps
         names = list(map(_HOST_NAME, hosts)) if explain else []
         for filt in self.filters:
             if not filt.run_for_index(index):

@@ -9,7 +9,13 @@ from novactl.scheduler.filters.compute_capabilities_filter import ComputeCapabil
 from .conftest import config, flavor, host, spec
 
 CPU_INFO = json.dumps(
-    {"vendor": "Intel", "model": "core2duo", "arch": "i686", "features": ["lahf_lm", "rdtscp"], "topology": {"cores": 1, "threads": 1, "sockets": 1}}
+    {
+        "vendor": "Intel",
+        "model": "core2duo",
+        "arch": "i686",
+        "features": ["lahf_lm", "rdtscp"],
+        "topology": {"cores": 1, "threads": 1, "sockets": 1},
+    }
 )
 
 
