@@ -191,3 +191,11 @@ def test_log_when_nothing_fits(caplog):
         "Filtering removed all hosts for the request with instance ID 'abc'. Filter results: "
         "['RetryFilter: (start: 1, end: 1)', 'AvailabilityZoneFilter: (start: 1, end: 1)', 'RamFilter: (start: 1, end: 0)']"
     ) in caplog.text
+
+
+def test_core_imports_neither_click_nor_rich():
+    import subprocess
+    import sys
+
+    code = "import sys, novactl.scheduler; print(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'rich')))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
