@@ -22,6 +22,7 @@ class Listing:
     rows: list[list[Any]]
     # Text for humans after a table (e.g. a dry run's explanation); never in machine formats.
     footer: str = ""
+    exit_code: int = 0  # printed output can still mean failure (a dry run that found no host)
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ShowOne:
     footer: str = ""
     # What -f json/yaml print, when richer than the fields (e.g. a dry run's whole plan).
     document: Any = None
+    exit_code: int = 0
 
 
 def render(

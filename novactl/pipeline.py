@@ -28,7 +28,8 @@ from novactl.inventory_schema import HOSTNAME
 from novactl.models import Flavor, Image, Inventory, Network
 from novactl.poller import Cluster, poll
 from novactl.scheduler.request import RequestSpec
-from novactl.scheduler.scheduler import Scheduler, SchedulingResult, no_valid_host_message
+from novactl.scheduler.result import SchedulingResult, no_valid_host_message
+from novactl.scheduler.scheduler import Scheduler
 
 LOG = logging.getLogger("novactl.conductor")
 SAFE_INSTANCE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -119,13 +120,13 @@ def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, in
     flavor, image = validate(inventory, request)
     with poll(inventory) as cluster:
         spec, result = plan(inventory, request, cluster)
-        if len(result.selections) < request.min_count:
-            raise NoValidHost(no_valid_host_message(result))
+        if not result.ok:
+            raise result.no_valid_host()
         names = [request.name] if len(result.selections) == 1 else [f"{request.name}-{i}" for i in range(1, len(result.selections) + 1)]
         outcomes = []
-        for name, host in zip(names, result.selections, strict=True):
+        for name, host, limits in zip(names, result.selections, result.selection_limits, strict=True):
             instance = _new_instance(name, flavor, image, spec, inventory)
-            outcomes.append(_build(cluster, request, instance, host, progress))
+            outcomes.append(_build(cluster, request, instance, host, limits, progress))
     return outcomes
 
 
@@ -159,7 +160,9 @@ def _network(inventory: Inventory, request: BootRequest, host_bridge: str) -> Ne
     return Network(name="default", bridge=host_bridge)
 
 
-def _build(cluster: Cluster, request: BootRequest, instance: InstanceInfo, host: str | None, progress) -> BootOutcome:
+def _build(
+    cluster: Cluster, request: BootRequest, instance: InstanceInfo, host: str | None, limits: dict[str, float], progress
+) -> BootOutcome:
     """Claim and spawn one instance, rescheduling on failure (Nova's build retry loop)."""
     inventory = cluster.inventory
     outcome = BootOutcome(instance)
@@ -171,7 +174,7 @@ def _build(cluster: Cluster, request: BootRequest, instance: InstanceInfo, host:
         network = _network(inventory, request, driver.host.bridge)
         instance.networks = {network.name: next(iter(instance.networks.values()))}
         try:
-            driver.claim(instance, dict(state.limits))
+            driver.claim(instance, limits)
             LOG.debug("[instance: %s] Claim successful on %s", instance.uuid, host)
             instance.vm_state, instance.task_state = "active", None
             on_progress = (lambda n, h=host: progress(h, n)) if progress else None
@@ -192,7 +195,7 @@ def _build(cluster: Cluster, request: BootRequest, instance: InstanceInfo, host:
             if len(failed_hosts) >= inventory.scheduler.max_attempts:
                 outcome.error = f"Exceeded maximum number of retries ({inventory.scheduler.max_attempts})"
                 raise BuildFailed(_attempts_message(instance, outcome)) from None
-        host = _reschedule(cluster, request, instance, failed_hosts, outcome)
+        host, limits = _reschedule(cluster, request, instance, failed_hosts, outcome)
     raise NoValidHost(_attempts_message(instance, outcome))
 
 
@@ -207,10 +210,10 @@ def _reschedule(
     spec = request_spec(cluster.inventory, one, cluster)
     spec.retry_hosts = list(failed_hosts)
     result = Scheduler(cluster.inventory.scheduler).select(list(cluster.states.values()), spec)
-    if not result.selections:
+    if not result.ok:
         outcome.error = no_valid_host_message(result)
-        return None
-    return result.selections[0]
+        return None, {}
+    return result.chosen, result.limits
 
 
 def _attempts_message(instance: InstanceInfo, outcome: BootOutcome) -> str:

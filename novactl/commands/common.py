@@ -47,5 +47,7 @@ def with_output(func: Callable[..., Any]) -> Callable[..., None]:
         text = output.render(result, fmt, columns, sort_columns, tty=sys.stdout.isatty())
         if text:
             click.echo(text)
+        if result.exit_code:
+            raise click.exceptions.Exit(result.exit_code)
 
     return wrapper

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from novactl.commands.common import App, pass_app, with_output
+from novactl.errors import NoValidHost
 from novactl.models import Inventory
 from novactl.output import Listing, ShowOne
 
@@ -13,27 +14,28 @@ def dry_run_result(inventory: Inventory, request) -> ShowOne:
     """Per-filter host counts, every rejection with its numbers, the weighed ranking; touches nothing."""
     from novactl.pipeline import plan
     from novactl.poller import poll
-    from novactl.scheduler.scheduler import no_valid_host_message
+    from novactl.scheduler.result import no_valid_host_message
 
     with poll(inventory) as cluster:
         _spec, result = plan(inventory, request, cluster)
     lines = []
     for step in result.filters:
         lines.append(f"Filter {step.name} returned {len(step.passed)} host(s)")
-        lines += [f"  {host}: {reason}" for host, reason in step.rejected.items()]
+        lines += [f"  {host}: {step.name}: {reason}" for host, reason in step.rejected.items()]
     if result.weighed:
         lines.append("Weighed hosts (best first):")
         for rank, weighed in enumerate(result.weighed, start=1):
             parts = ", ".join(f"{name} raw {weighed.raw[name]:g} -> {weighed.normalized[name]:.3f}" for name in weighed.raw)
             lines.append(f"  {rank}. {weighed.host}: weight {weighed.weight:.3f} ({parts})")
-    if not result.selections:
-        lines.append(no_valid_host_message(result))
+    if not result.ok:
+        lines.append(no_valid_host_message(result).splitlines()[0])
     fields = {
         "chosen": result.chosen or "-",
         "selections": ", ".join(result.selections) or "-",
         "limits": result.limits,
     }
-    return ShowOne(fields, footer="\n".join(lines), document=result.to_dict())
+    exit_code = 0 if result.ok else NoValidHost.exit_code
+    return ShowOne(fields, footer="\n".join(lines), document=result.to_dict(), exit_code=exit_code)
 
 
 @click.command("capacity")

@@ -127,10 +127,11 @@ def no_valid_host_message(result: SchedulingResult) -> str:
         head = f"No valid host was found: {placed} of {result.requested} instance(s) fit, at least {result.min_count} required."
     else:
         head = "No valid host was found."
-    detail = [result.failure] if result.failure else []
+    first = " ".join([head, result.failure]) if result.failure else head
+    lines = [first]  # one line for the verdict, then one per filter that removed hosts
     if result.passes:
         last = result.passes[-1]
         if len(result.passes) > 1:
-            detail.append(f"For instance {len(result.passes)}:")
-        detail.extend(_removals(last))
-    return " ".join([head, *detail]) if detail else head
+            lines.append(f"For instance {len(result.passes)}:")
+        lines.extend(_removals(last))
+    return "\n".join(lines)

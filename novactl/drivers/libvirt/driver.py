@@ -60,6 +60,10 @@ class LibvirtDriver(ComputeDriver):
 
     def poll(self) -> HostReport:
         host = self.host
+        try:
+            conn = self.libvirt  # first: over SSH its start-up overlaps the remote shell's
+        except libvirt.libvirtError as exc:
+            raise HostError(host.name, f"libvirt: {exc.get_error_message()}") from None
         out = self.connection.run(
             [
                 "sh",
@@ -76,7 +80,7 @@ class LibvirtDriver(ComputeDriver):
         fs_line, service_text, base_listing, group_lines, claim_lines = (part.strip() for part in out.split(SECTION + "\n"))
         block, blocks, _avail = (int(v) for v in fs_line.split())
         try:
-            self._node = compute_node(self.libvirt, host.address, block * blocks)
+            self._node = compute_node(conn, host.address, block * blocks)
             instances = self._instances(_json_lines(claim_lines))
         except libvirt.libvirtError as exc:
             raise HostError(host.name, f"libvirt: {exc.get_error_message()}") from None

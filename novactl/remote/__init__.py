@@ -1,0 +1,75 @@
+"""Commands and files on a host: over SSH (paramiko, strict host keys) or on this machine.
+
+Both connections have one interface: `run(argv)` returns a `Result` (never a shell string built from
+input: the argument list is quoted with shlex), `read_file`/`write_file` move small files,
+`put_file` streams a large one, `lock` holds a host-side flock, and `open_libvirt()` gives a libvirt
+connection. Over SSH every command runs in one long-lived remote shell per connection (ssh.py), and
+libvirt's RPC is tunnelled through the same SSH connection (tunnel.py).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from novactl.errors import HostError
+from novactl.models import HostConfig
+
+
+@dataclass(frozen=True)
+class Result:
+    host: str
+    argv: tuple[str, ...]
+    exit_status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+
+class Unreachable(HostError):
+    """The host could not be reached or refused the SSH session (timeout, refused, host key, auth)."""
+
+
+class CommandFailed(HostError):
+    def __init__(self, result: Result):
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        super().__init__(
+            result.host,
+            f"{shlex.join(result.argv)} exited {result.exit_status}" + (f": {detail[-1]}" if detail else ""),
+        )
+        self.result = result
+
+
+class Connection(Protocol):
+    host: HostConfig
+
+    def run(self, argv: list[str], *, check: bool = True, timeout: float = 300) -> Result: ...
+
+    def read_file(self, path: str) -> bytes | None: ...
+
+    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None: ...
+
+    def open_libvirt(self): ...
+
+    def lock(self, path: str, timeout: float = 60) -> AbstractContextManager[None]: ...
+
+    def put_file(self, local_path: str, remote_path: str, progress: Callable[[int], None] | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def connect(host: HostConfig) -> Connection:
+    """Open the connection a host's transport calls for; raises Unreachable with the reason."""
+    if host.transport == "local":
+        from novactl.remote.local import LocalConnection
+
+        return LocalConnection(host)
+    from novactl.remote.ssh import SSHConnection
+
+    return SSHConnection(host)

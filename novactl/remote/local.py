@@ -1,0 +1,95 @@
+"""This machine as a host: commands through the `sh` library, files and locks directly."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sh
+
+from novactl.errors import HostError
+from novactl.models import HostConfig
+from novactl.remote import CommandFailed, Result, Unreachable
+
+
+class LocalConnection:
+    """This machine: commands through the `sh` library, libvirt at the configured local URI."""
+
+    def __init__(self, host: HostConfig):
+        self.host = host
+
+    def run(self, argv: list[str], *, check: bool = True, timeout: float = 300) -> Result:
+        try:
+            done = sh.Command(argv[0])(
+                *argv[1:],
+                _ok_code=list(range(256)),
+                _timeout=timeout,
+                _return_cmd=True,
+                _tty_out=False,
+                _decode_errors="replace",
+            )
+            result = Result(self.host.name, tuple(argv), done.exit_code, str(done), done.stderr.decode(errors="replace"))
+        except sh.CommandNotFound:
+            result = Result(self.host.name, tuple(argv), 127, "", f"{argv[0]}: command not found")
+        if check and not result.ok:
+            raise CommandFailed(result)
+        return result
+
+    def read_file(self, path: str) -> bytes | None:
+        try:
+            return Path(path).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        _atomic_write_local(path, data, mode)
+
+    def open_libvirt(self):
+        import libvirt
+
+        try:
+            return libvirt.open(self.host.libvirt_uri)
+        except libvirt.libvirtError as exc:
+            raise Unreachable(self.host.name, f"libvirt {self.host.libvirt_uri}: {exc.get_error_message()}") from None
+
+    @contextmanager
+    def lock(self, path: str, timeout: float = 60) -> Iterator[None]:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a") as handle:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise HostError(self.host.name, f"timed out after {timeout:g} s waiting for lock {path}") from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def put_file(self, local_path: str, remote_path: str, progress: Callable[[int], None] | None = None) -> None:
+        shutil.copyfile(local_path, remote_path)
+        if progress:
+            progress(os.path.getsize(local_path))
+
+    def close(self) -> None:
+        pass
+
+
+def _atomic_write_local(path: str, data: bytes, mode: int) -> None:
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
