@@ -80,6 +80,10 @@ def _poll_one(host: HostConfig, inventory: Inventory) -> tuple[HostConfig, Compu
     except HostError as exc:
         report = exc.reason
         driver.close()
+    except Exception as exc:  # one host's surprise must never abort the poll of the others
+        LOG.debug("Polling %s failed", host.name, exc_info=True)
+        report = f"{type(exc).__name__}: {exc}"
+        driver.close()
     LOG.debug("Polled %s in %.3f s", host.name, time.monotonic() - started)
     return host, driver, report
 

@@ -61,7 +61,11 @@ class SSHConnection:
         transport = self._client.get_transport()
         assert transport is not None
         transport.set_keepalive(30)
-        self._shell = RemoteShell(transport, host.name)  # started now: its login-shell start-up overlaps libvirt's
+        try:
+            self._shell = RemoteShell(transport, host.name)  # started now: its login-shell start-up overlaps libvirt's
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self._client.close()
+            raise Unreachable(host.name, f"SSH to {host.address}: cannot open a session: {exc}") from None
 
     def run(self, argv: list[str], *, check: bool = True, timeout: float = 300) -> Result:
         status, out, err = self._remote_shell().run(argv, timeout)

@@ -31,3 +31,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.path.resolve().is_relative_to(_HERE):
             item.add_marker(marker)
+
+
+MARKER_IMAGE_ID = "0b1f8d6e-1111-4a6e-9d7e-2f1c3b4a5d6e"
+
+
+@pytest.fixture(scope="session")
+def marker_image(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The boot-sector guest (tests/guest.py) as a qcow2 image entry for an inventory."""
+    from tests.guest import make_image
+
+    path = make_image(tmp_path_factory.mktemp("images") / "marker.qcow2", "qcow2")
+    return {"id": MARKER_IMAGE_ID, "name": "marker", "file": str(path), "disk_format": "qcow2"}

@@ -1,0 +1,25 @@
+"""Run the installed `novactl` as an operator would: a subprocess, exit code and streams captured."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+NOVACTL = str(Path(sys.executable).with_name("novactl"))
+
+
+def novactl(inventory: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([NOVACTL, "-i", str(inventory), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def novactl_ok(inventory: Path, *args: str, timeout: float = 300) -> str:
+    done = novactl(inventory, *args, timeout=timeout)
+    assert done.returncode == 0, f"novactl {' '.join(args)} exited {done.returncode}:\n{done.stderr}"
+    return done.stdout
+
+
+def novactl_json(inventory: Path, *args: str) -> Any:
+    return json.loads(novactl_ok(inventory, *args, "-f", "json"))
