@@ -65,7 +65,7 @@ def poll(inventory: Inventory, only: list[str] | None = None) -> Cluster:
             state = _host_state(host, inventory, report_or_error)
         else:
             state = HostState(host=host.name, zone=host.zone, up=False, down_reason=report_or_error, host_ip=host.address)
-            LOG.warning("Compute host %s is down: %s", host.name, report_or_error)
+            LOG.info("Compute host %s is down: %s", host.name, report_or_error)
         state.service_id = index
         state.updated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         cluster.states[host.name] = state

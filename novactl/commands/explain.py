@@ -48,6 +48,7 @@ def dry_run_result(inventory: Inventory, request) -> ShowOne:
 def capacity(app: App, flavor: str, image: str | None, zone: str | None, hints: tuple[str, ...]) -> Listing:
     """How many more instances of FLAVOR fit, per host and in total, and what limits each host first."""
     from novactl.commands.servers import parse_hints
+    from novactl.commands.services import down_reasons
     from novactl.pipeline import BootRequest, request_spec
     from novactl.poller import poll
     from novactl.scheduler.capacity import capacity as plan_capacity
@@ -57,6 +58,7 @@ def capacity(app: App, flavor: str, image: str | None, zone: str | None, hints: 
     with poll(app.inventory) as cluster:
         spec = request_spec(app.inventory, request, cluster)
         report = plan_capacity(Scheduler(app.inventory.scheduler), list(cluster.states.values()), spec)
-    rows = [[h.host, h.count, h.limited_by] for h in report.hosts]
-    rows.append(["(total)", report.total, ""])
-    return Listing(["Host", "Instances", "Limited by"], rows)
+    rows = [[h.host, "unbounded" if h.count is None else h.count, h.limited_by or "-", h.reason] for h in report.hosts]
+    rows.append(["(total)", "unbounded" if report.total is None else report.total, "", report.note])
+    states = list(cluster.states.values())
+    return Listing(["Host", "Instances", "Limited by", "Reason"], rows, footer=down_reasons(states))
