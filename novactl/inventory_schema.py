@@ -30,6 +30,7 @@ HOST_SETTINGS: dict[str, Any] = {
     "bridge": {"type": "string", "pattern": BRIDGE},
     "force_raw_images": _bool,
     "cpu_mode": {"enum": ["none", "host-model", "host-passthrough"]},
+    "virt_type": {"enum": ["kvm", "qemu"]},
 }
 
 _facts = {

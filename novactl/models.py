@@ -109,6 +109,8 @@ class HostConfig:
     # Nova's [libvirt]cpu_mode. Nova defaults to host-model; we default to none (QEMU's own model)
     # because host-model and host-passthrough fail to start guests under nested KVM (MSR 0x10a).
     cpu_mode: str = "none"
+    # Nova's [libvirt]virt_type: kvm, or qemu (TCG). kvm falls back to qemu on a host without KVM.
+    virt_type: str = "kvm"
     ram_allocation_ratio: float | None = None
     cpu_allocation_ratio: float | None = None
     disk_allocation_ratio: float | None = None

@@ -41,7 +41,7 @@ def spawn(driver: LibvirtDriver, request: SpawnRequest, node: ComputeNode) -> In
         xml = domain_xml.build(
             domain_xml.DomainSpec(
                 instance=instance,
-                virt_type=_virt_type(node),
+                virt_type=_virt_type(node, host.virt_type),
                 cpu_mode=host.cpu_mode,
                 arch=node.cpu_info.get("arch", "x86_64"),
                 instance_dir=directory,
@@ -88,10 +88,10 @@ def tap_name(instance_uuid: str) -> str:
     return f"tap{instance_uuid[:11]}"  # Nova names taps after the port id; 14 characters fit IFNAMSIZ
 
 
-def _virt_type(node: ComputeNode) -> str:
+def _virt_type(node: ComputeNode, wanted: str) -> str:
     arch = node.cpu_info.get("arch", "x86_64")
-    if [arch, "kvm", "hvm"] in node.supported_instances:
-        return "kvm"
+    if wanted == "qemu" or [arch, "kvm", "hvm"] in node.supported_instances:
+        return wanted
     LOG.warning("KVM is not available on %s; falling back to TCG (type='qemu')", node.hypervisor_hostname)
     return "qemu"
 
