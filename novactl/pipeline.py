@@ -45,6 +45,7 @@ class BootRequest:
     min_count: int = 1
     max_count: int = 1
     network: str | None = None
+    wait: bool = True
 
 
 @dataclass
@@ -179,7 +180,7 @@ def _build(
             instance.vm_state, instance.task_state = "active", None
             on_progress = (lambda n, h=host: progress(h, n)) if progress else None
             image = inventory.image(instance.image_id)
-            driver.spawn(SpawnRequest(instance, image, image_source(inventory, image), network, on_progress))
+            driver.spawn(SpawnRequest(instance, image, image_source(inventory, image), network, on_progress, request.wait))
             return outcome
         except ClaimFailed as exc:
             races += 1

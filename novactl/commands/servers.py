@@ -65,7 +65,7 @@ def show_fields(instance: InstanceInfo, host_up: bool = True) -> dict[str, Any]:
 @click.option("--max-count", type=click.IntRange(min=1), help="Boot up to this many instances.")
 @click.option("--nic", "nic", metavar="net-name=NAME", help="The network to attach (default: the first network).")
 @click.option("--dry-run", is_flag=True, help="Schedule only: explain every filter's and weigher's decision; touch nothing.")
-@click.option("--wait/--no-wait", default=True, show_default=True, help="Return once the guest runs (always: boot waits for it).")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Return once libvirt reports the guest running.")
 @with_output
 @pass_app
 def boot(
@@ -98,6 +98,7 @@ def boot(
         min_count=min_count or 1,
         max_count=max_count or min_count or 1,
         network=network,
+        wait=wait,
     )
     if dry_run:
         from novactl.commands.explain import dry_run_result

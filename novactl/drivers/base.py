@@ -37,6 +37,7 @@ class SpawnRequest:
     image_source: str  # the image file on the machine running novactl
     network: Network
     progress: Callable[[int], None] | None = None  # bytes sent, for a progress bar
+    wait: bool = True  # return only once libvirt reports the domain running
 
 
 class ComputeDriver(abc.ABC):
@@ -85,6 +86,65 @@ class ComputeDriver(abc.ABC):
 
     def close(self) -> None:
         """Release the host's connection; idempotent."""
+
+    # -- lifecycle: power verbs and moves (novactl/lifecycle.py drives them) ------------------------
+
+    def _unsupported(self, what: str) -> UsageError:
+        return UsageError(f"{self.host.name}: the {self.host.driver} driver cannot {what}")
+
+    def save_state(self, instance: InstanceInfo) -> None:
+        """Persist vm_state, task_state, fault, flavor and meta of the instance where polls read them."""
+        raise self._unsupported("change instances")
+
+    def power_off(self, instance: InstanceInfo, timeout: float) -> bool:
+        """ACPI shutdown, destroy after `timeout` s; True when the guest shut down cleanly."""
+        raise self._unsupported("stop instances")
+
+    def power_on(self, instance: InstanceInfo) -> None:
+        raise self._unsupported("start instances")
+
+    def reboot(self, instance: InstanceInfo, hard: bool, timeout: float) -> str:
+        """Reboot; returns "soft" or "hard" (what was done: a soft reboot may fall back to hard)."""
+        raise self._unsupported("reboot instances")
+
+    def suspend(self, instance: InstanceInfo) -> None:
+        raise self._unsupported("suspend instances")
+
+    def resume(self, instance: InstanceInfo) -> None:
+        raise self._unsupported("resume instances")
+
+    def pause(self, instance: InstanceInfo) -> None:
+        raise self._unsupported("pause instances")
+
+    def unpause(self, instance: InstanceInfo) -> None:
+        raise self._unsupported("unpause instances")
+
+    def console_log(self, instance: InstanceInfo, length: int | None) -> str:
+        raise self._unsupported("read console logs")
+
+    def migrate_disk_and_power_off(self, instance: InstanceInfo, dest: ComputeDriver, timeout: float) -> None:
+        """Cold move, source side: stop, keep the source aside, copy the disks to `dest`."""
+        raise self._unsupported("migrate instances")
+
+    def finish_migration(self, instance: InstanceInfo, image: Image, image_source: str, network: Network, power_on: bool) -> None:
+        """Cold move, target side: the copied disks become the instance (undone on failure)."""
+        raise self._unsupported("migrate instances")
+
+    def finish_revert_migration(self, instance: InstanceInfo, power_on: bool) -> None:
+        """Cold move undone, source side: the kept instance defined again."""
+        raise self._unsupported("migrate instances")
+
+    def confirm_migration(self, instance_uuid: str) -> None:
+        """Cold move confirmed, source side: the kept copy removed."""
+        raise self._unsupported("migrate instances")
+
+    def live_migration(self, instance: InstanceInfo, dest: ComputeDriver, image: Image, image_source: str, network: Network) -> float:
+        """Move the running guest to `dest` with its local disks; seconds taken. Nothing left on `dest` on failure."""
+        raise self._unsupported("live-migrate instances")
+
+    def snapshot(self, instance: InstanceInfo, image_id: str, local_path: str) -> None:
+        """Flatten the instance's root disk into a standalone qcow2 at `local_path` on this machine."""
+        raise self._unsupported("snapshot instances")
 
 
 def group_record(group: ServerGroupDef, updated_at: str, deleted: bool = False) -> dict:

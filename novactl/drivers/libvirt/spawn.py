@@ -56,7 +56,8 @@ def spawn(driver: LibvirtDriver, request: SpawnRequest, node: ComputeNode) -> In
         undo.append(("domain", lambda: _undefine(domain)))
         driver.drop_claim(instance.uuid)  # the defined domain now accounts for the resources
         domain.create()
-        _wait_running(domain, host.name)
+        if request.wait:
+            _wait_running(domain, host.name)
         LOG.info("[instance: %s] Instance spawned successfully.", instance.uuid)
     except (HostError, UsageError, libvirt.libvirtError, OSError) as exc:
         reason = exc.get_error_message() if isinstance(exc, libvirt.libvirtError) else getattr(exc, "reason", str(exc))
