@@ -1,0 +1,849 @@
+"""The scheduling commands end to end on fake hosts: `boot --dry-run` (table and json), no valid host,
+multi-create, availability zones, server-group and same/different-host hints, bad input, `capacity`
+(cross-checked against successive dry-run placements) and the server-group commands.
+
+Usage in SCHED, as Nova's resource tracker counts it (reserved_host_memory_mb 512, ram ratio 1.5, disk 1.0):
+  alpha   4096 MB, 4 vCPUs, 100 GB; web-1 (tiny)            -> RAM 1024, vCPUs 1, disk 1
+  bravo   8192 MB, 8 vCPUs, 200 GB; db-1 (small), web-2 (tiny) -> RAM 3072, vCPUs 2, disk 21
+  charlie 4096 MB, 4 vCPUs, 100 GB, zone az2; big-1 (medium)  -> RAM 4608, vCPUs 2, disk 40
+  delta   16384 MB, 8 vCPUs, 50 GB; lone-1 (small)            -> RAM 2560, vCPUs 1, disk 20
+  echo    16384 MB, 16 vCPUs, 500 GB, disabled (maintenance), empty
+For m1.medium (4096 MB, 40 GB, 2 vCPUs): charlie has 6144 − 4608 = 1536 MB usable (RamFilter), delta
+51200 − 20480 = 30720 MB of disk (DiskFilter), echo is disabled (ComputeFilter); alpha takes 1
+(5120 MB usable), bravo 2 (9216 MB usable).
+Group members: web (anti-affinity) on alpha (web-1, by name) and bravo (web-2, by the group's id);
+db (affinity) on bravo; batch (anti-affinity) and solo (affinity) have none.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from novactl.cli import cli, main
+
+WEB_ID = "5b0e6a7c-2f4d-4c1b-8e9a-7d3c2b1a0f65"
+WEB1 = "aaaaaaaa-0000-4000-8000-000000000001"  # on alpha, group web (by name)
+DB1 = "bbbbbbbb-0000-4000-8000-000000000001"  # on bravo, group db
+WEB2 = "bbbbbbbb-0000-4000-8000-000000000002"  # on bravo, group web (by id)
+BIG1 = "cccccccc-0000-4000-8000-000000000001"  # on charlie
+LONE1 = "dddddddd-0000-4000-8000-000000000001"  # on delta
+
+SCHED = f"""\
+scheduler:
+  reserved_host_memory_mb: 512
+flavors:
+  - {{id: "1", name: m1.tiny, ram: 512, disk: 1, vcpus: 1}}
+  - {{id: "2", name: m1.small, ram: 2048, disk: 20, vcpus: 1}}
+  - {{id: "3", name: m1.medium, ram: 4096, disk: 40, vcpus: 2}}
+images:
+  - {{id: 8c5f0a4e-7d21-4b1e-9f3a-6e2d1c0b9a88, name: cirros, file: images/cirros.qcow2}}
+server_groups:
+  - {{name: web, policy: anti-affinity, id: {WEB_ID}}}
+  - {{name: db, policy: affinity}}
+  - {{name: batch, policy: anti-affinity}}
+  - {{name: solo, policy: affinity}}
+hosts:
+  - name: alpha
+    driver: fake
+    facts:
+      memory_mb: 4096
+      vcpus: 4
+      local_gb: 100
+      instances:
+        - {{name: web-1, uuid: {WEB1}, flavor: m1.tiny, group: web}}
+  - name: bravo
+    driver: fake
+    facts:
+      memory_mb: 8192
+      vcpus: 8
+      local_gb: 200
+      instances:
+        - {{name: db-1, uuid: {DB1}, flavor: m1.small, group: db}}
+        - {{name: web-2, uuid: {WEB2}, flavor: m1.tiny, group: {WEB_ID}}}
+  - name: charlie
+    driver: fake
+    zone: az2
+    facts:
+      memory_mb: 4096
+      vcpus: 4
+      local_gb: 100
+      instances:
+        - {{name: big-1, uuid: {BIG1}, flavor: m1.medium}}
+  - name: delta
+    driver: fake
+    facts:
+      memory_mb: 16384
+      vcpus: 8
+      local_gb: 50
+      instances:
+        - {{name: lone-1, uuid: {LONE1}, flavor: m1.small}}
+  - name: echo
+    driver: fake
+    facts: {{memory_mb: 16384, vcpus: 16, local_gb: 500, disabled: true, disabled_reason: maintenance}}
+"""
+
+# One host per limiting resource, with CoreFilter enabled. c1.medium: 1024 MB, 10 GB, 2 vCPUs.
+#   ramhost  3072 − 512 = 2560 MB usable -> 2;  diskhost 35 GB -> 3;  cpuhost 2 vCPUs × 2.0 -> 2
+#   onecpu   1 vCPU < 2 (no overcommit against itself) -> 0;  offhost disabled -> 0
+CAPACITY = """\
+scheduler:
+  filters: [RetryFilter, AvailabilityZoneFilter, RamFilter, DiskFilter, CoreFilter, ComputeFilter]
+flavors:
+  - {id: c1, name: c1.medium, ram: 1024, disk: 10, vcpus: 2}
+images:
+  - {id: 8c5f0a4e-7d21-4b1e-9f3a-6e2d1c0b9a88, name: cirros, file: images/cirros.qcow2}
+hosts:
+  - {name: ramhost, driver: fake, facts: {memory_mb: 2048, vcpus: 8, local_gb: 100}}
+  - {name: diskhost, driver: fake, facts: {memory_mb: 16384, vcpus: 8, local_gb: 35}}
+  - {name: cpuhost, driver: fake, cpu_allocation_ratio: 2.0, facts: {memory_mb: 16384, vcpus: 2, local_gb: 100}}
+  - {name: onecpu, driver: fake, facts: {memory_mb: 16384, vcpus: 1, local_gb: 100}}
+  - {name: offhost, driver: fake, facts: {memory_mb: 16384, vcpus: 8, local_gb: 100, disabled: true}}
+"""
+
+DEFAULT_FILTERS = [
+    "RetryFilter",
+    "AvailabilityZoneFilter",
+    "RamFilter",
+    "DiskFilter",
+    "ComputeFilter",
+    "ComputeCapabilitiesFilter",
+    "ImagePropertiesFilter",
+    "ServerGroupAntiAffinityFilter",
+    "ServerGroupAffinityFilter",
+]
+DEFAULT_WEIGHERS = ["RAMWeigher", "DiskWeigher", "CPUWeigher", "ServerGroupSoftAffinityWeigher", "ServerGroupSoftAntiAffinityWeigher"]
+NO_GROUP_WEIGHTS = "ServerGroupSoftAffinityWeigher raw 0 -> 0.000, ServerGroupSoftAntiAffinityWeigher raw 0 -> 0.000"
+TINY = ("--flavor", "m1.tiny", "--image", "cirros")
+MEDIUM = ("--flavor", "m1.medium", "--image", "cirros")
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+
+
+def write_cluster(directory: Path, text: str, name: str = "inventory.yaml") -> Path:
+    """The inventory text in DIRECTORY, with the image file boot's validation wants (images/cirros.qcow2)."""
+    path = directory / name
+    path.write_text(textwrap.dedent(text))
+    (directory / "images").mkdir(exist_ok=True)
+    (directory / "images" / "cirros.qcow2").write_bytes(b"QFI\xfb")
+    return path
+
+
+@pytest.fixture
+def sched(tmp_path: Path) -> Path:
+    return write_cluster(tmp_path, SCHED)
+
+
+@pytest.fixture
+def cap(tmp_path: Path) -> Path:
+    return write_cluster(tmp_path, CAPACITY)
+
+
+def with_filters(text: str, *extra: str) -> str:
+    """SCHED-like text whose scheduler section enables the default filters plus EXTRA."""
+    filters = ", ".join([*DEFAULT_FILTERS, *extra])
+    return text.replace("scheduler:\n", f"scheduler:\n  filters: [{filters}]\n", 1)
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def invoke(inventory: Path, *args: str, code: int = 0) -> str:
+    """`novactl -i INVENTORY ARGS` through the click group with CliRunner; asserts the exit code; stdout."""
+    result = CliRunner().invoke(cli, ["-i", str(inventory), *args], catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.stdout
+
+
+def run(inventory: Path, *args: str) -> Run:
+    """`novactl -i INVENTORY ARGS` through novactl.cli.main (what maps errors to exit codes), in CliRunner's isolation."""
+    with CliRunner().isolation() as (out, err, _):
+        try:
+            main(["-i", str(inventory), *args])
+        except SystemExit as exc:
+            code = exc.code
+        else:  # pragma: no cover - main always exits
+            code = 0
+    return Run(code if isinstance(code, int) else (0 if code is None else 1), out.getvalue().decode(), err.getvalue().decode())
+
+
+def dry_run_json(inventory: Path, *args: str, code: int = 0) -> dict:
+    return json.loads(invoke(inventory, "boot", "vm", *args, "--dry-run", "-f", "json", code=code))
+
+
+def footer(text: str) -> list[str]:
+    """The lines after the Property | Value box of a dry run."""
+    lines = text.splitlines()
+    return lines[lines.index(lines[0], 3) + 1 :]
+
+
+def capacity_rows(inventory: Path, *args: str) -> dict[str, dict]:
+    rows = json.loads(invoke(inventory, "capacity", *args, "-f", "json"))
+    return {row["Host"]: row for row in rows}
+
+
+# -- boot --dry-run: the table ------------------------------------------------------------------------------
+
+
+def test_dry_run_table_explains_every_filter_and_the_ranking(sched):
+    assert invoke(sched, "boot", "vm", *MEDIUM, "--dry-run") == (
+        "+------------+------------------------------------------+\n"
+        "| Property   | Value                                    |\n"
+        "+------------+------------------------------------------+\n"
+        "| chosen     | bravo                                    |\n"
+        "| selections | bravo                                    |\n"
+        '| limits     | {"disk_gb": 200.0, "memory_mb": 12288.0} |\n'
+        "+------------+------------------------------------------+\n"
+        "Filter RetryFilter returned 5 host(s)\n"
+        "Filter AvailabilityZoneFilter returned 5 host(s)\n"
+        "Filter RamFilter returned 4 host(s)\n"
+        "  charlie: RamFilter: needs 4096 MB, usable 1536 MB (total 4096 MB × 1.5 − used 4608 MB)\n"
+        "Filter DiskFilter returned 3 host(s)\n"
+        "  delta: DiskFilter: needs 40960 MB (root 40 GB + ephemeral 0 GB + swap 0 MB), usable 30720 MB"
+        " (total 51200 MB × 1 − used 20480 MB)\n"
+        "Filter ComputeFilter returned 2 host(s)\n"
+        "  echo: ComputeFilter: compute service disabled (reason: maintenance)\n"
+        "Filter ComputeCapabilitiesFilter returned 2 host(s)\n"
+        "Filter ImagePropertiesFilter returned 2 host(s)\n"
+        "Filter ServerGroupAntiAffinityFilter returned 2 host(s)\n"
+        "Filter ServerGroupAffinityFilter returned 2 host(s)\n"
+        "Weighed hosts (best first):\n"
+        "  1. bravo: weight 3.000 (RAMWeigher raw 5120 -> 1.000, DiskWeigher raw 183296 -> 1.000, CPUWeigher raw 126 -> 1.000, "
+        f"{NO_GROUP_WEIGHTS})\n"
+        # 3072/5120 + 101376/183296 + 63/126 (RAM, disk and vCPU weighers scale from 0)
+        "  2. alpha: weight 1.653 (RAMWeigher raw 3072 -> 0.600, DiskWeigher raw 101376 -> 0.553, CPUWeigher raw 63 -> 0.500, "
+        f"{NO_GROUP_WEIGHTS})\n"
+    )
+
+
+def test_dry_run_is_the_same_through_main(sched):
+    result = run(sched, "boot", "vm", *MEDIUM, "--dry-run")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == invoke(sched, "boot", "vm", *MEDIUM, "--dry-run")
+
+
+TIES = """\
+flavors:
+  - {id: "1", name: m1.tiny, ram: 512, disk: 1, vcpus: 1}
+images:
+  - {id: 8c5f0a4e-7d21-4b1e-9f3a-6e2d1c0b9a88, name: cirros, file: images/cirros.qcow2}
+hosts:
+  - {name: zulu, driver: fake, facts: {memory_mb: 4096, vcpus: 4, local_gb: 40}}
+  - {name: mike, driver: fake, facts: {memory_mb: 4096, vcpus: 4, local_gb: 40}}
+  - {name: kilo, driver: fake, facts: {memory_mb: 4096, vcpus: 4, local_gb: 40}}
+  - {name: alpha, driver: fake, facts: {memory_mb: 2048, vcpus: 2, local_gb: 20}}
+"""
+
+
+def test_dry_run_ties_are_ranked_by_host_name(tmp_path):
+    path = write_cluster(tmp_path, TIES)
+    lines = footer(invoke(path, "boot", "vm", *TINY, "--dry-run"))
+    ranking = lines[lines.index("Weighed hosts (best first):") + 1 :]
+    same = f"RAMWeigher raw 3584 -> 1.000, DiskWeigher raw 40960 -> 1.000, CPUWeigher raw 64 -> 1.000, {NO_GROUP_WEIGHTS}"
+    assert ranking == [
+        f"  1. kilo: weight 3.000 ({same})",
+        f"  2. mike: weight 3.000 ({same})",
+        f"  3. zulu: weight 3.000 ({same})",
+        # 1536/3584 + 20480/40960 + 32/64
+        "  4. alpha: weight 1.429 (RAMWeigher raw 1536 -> 0.429, DiskWeigher raw 20480 -> 0.500, CPUWeigher raw 32 -> 0.500, "
+        f"{NO_GROUP_WEIGHTS})",
+    ]
+    # The tie goes to the first name; each placement then makes its host the lesser of the tied ones.
+    doc = dry_run_json(path, *TINY, "--max-count", "4")
+    assert (doc["chosen"], doc["selections"]) == ("kilo", ["kilo", "mike", "zulu", "kilo"])
+
+
+# -- boot --dry-run -f json ---------------------------------------------------------------------------------
+
+
+def test_dry_run_json_document(sched):
+    doc = dry_run_json(sched, *MEDIUM)
+    assert list(doc) == ["chosen", "selections", "filters", "weighed", "limits"]
+    assert (doc["chosen"], doc["selections"], doc["limits"]) == ("bravo", ["bravo"], {"memory_mb": 12288.0, "disk_gb": 200.0})
+    assert [step["name"] for step in doc["filters"]] == DEFAULT_FILTERS
+    assert all(list(step) == ["name", "passed", "rejected"] for step in doc["filters"])
+    steps = {step["name"]: step for step in doc["filters"]}
+    assert steps["RetryFilter"] == {"name": "RetryFilter", "passed": ["alpha", "bravo", "charlie", "delta", "echo"], "rejected": {}}
+    assert steps["RamFilter"] == {
+        "name": "RamFilter",
+        "passed": ["alpha", "bravo", "delta", "echo"],
+        "rejected": {"charlie": "needs 4096 MB, usable 1536 MB (total 4096 MB × 1.5 − used 4608 MB)"},
+    }
+    assert steps["DiskFilter"]["passed"] == ["alpha", "bravo", "echo"]
+    assert list(steps["DiskFilter"]["rejected"]) == ["delta"]
+    assert steps["ComputeFilter"] == {
+        "name": "ComputeFilter",
+        "passed": ["alpha", "bravo"],
+        "rejected": {"echo": "compute service disabled (reason: maintenance)"},
+    }
+    assert [step["passed"] for step in doc["filters"][5:]] == [["alpha", "bravo"]] * 4
+    assert [w["host"] for w in doc["weighed"]] == ["bravo", "alpha"]
+    assert all(list(w) == ["host", "weight", "weighers"] for w in doc["weighed"])
+    bravo, alpha = doc["weighed"]
+    assert bravo["weight"] == pytest.approx(3.0)
+    assert alpha["weight"] == pytest.approx(3072 / 5120 + 101376 / 183296 + 63 / 126)
+    assert list(alpha["weighers"]) == DEFAULT_WEIGHERS
+    assert alpha["weighers"]["RAMWeigher"] == {"raw": 3072, "normalized": pytest.approx(0.6)}
+    assert alpha["weighers"]["DiskWeigher"] == {"raw": 101376, "normalized": pytest.approx(101376 / 183296)}
+    assert alpha["weighers"]["CPUWeigher"] == {"raw": 63.0, "normalized": pytest.approx(0.5)}
+
+
+def test_dry_run_json_stops_at_the_filter_that_leaves_no_host(sched):
+    doc = dry_run_json(sched, *MEDIUM, "--availability-zone", "az2", code=3)
+    nova = "in availability zone 'nova', requested 'az2'"
+    assert doc == {
+        "chosen": None,
+        "selections": [],
+        "filters": [
+            {"name": "RetryFilter", "passed": ["alpha", "bravo", "charlie", "delta", "echo"], "rejected": {}},
+            {"name": "AvailabilityZoneFilter", "passed": ["charlie"], "rejected": dict.fromkeys(["alpha", "bravo", "delta", "echo"], nova)},
+            {
+                "name": "RamFilter",
+                "passed": [],
+                "rejected": {"charlie": "needs 4096 MB, usable 1536 MB (total 4096 MB × 1.5 − used 4608 MB)"},
+            },
+        ],
+        "weighed": [],
+        "limits": {},
+    }
+
+
+def test_dry_run_json_exit_code_3_through_main(sched):
+    result = run(sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2", "--dry-run", "-f", "json")
+    assert (result.exit_code, result.stderr) == (3, "")
+    assert json.loads(result.stdout)["chosen"] is None
+
+
+# -- no valid host ------------------------------------------------------------------------------------------
+
+AZ2_MEDIUM_FOOTER = [
+    "Filter RetryFilter returned 5 host(s)",
+    "Filter AvailabilityZoneFilter returned 1 host(s)",
+    "  alpha: AvailabilityZoneFilter: in availability zone 'nova', requested 'az2'",
+    "  bravo: AvailabilityZoneFilter: in availability zone 'nova', requested 'az2'",
+    "  delta: AvailabilityZoneFilter: in availability zone 'nova', requested 'az2'",
+    "  echo: AvailabilityZoneFilter: in availability zone 'nova', requested 'az2'",
+    "Filter RamFilter returned 0 host(s)",
+    "  charlie: RamFilter: needs 4096 MB, usable 1536 MB (total 4096 MB × 1.5 − used 4608 MB)",
+    "No valid host was found. RamFilter removed the last host(s) for the request.",
+]
+
+
+def test_dry_run_no_valid_host_table_exit_3(sched):
+    out = invoke(sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2", "--dry-run", code=3)
+    assert out.splitlines()[:7] == [
+        "+------------+-------+",
+        "| Property   | Value |",
+        "+------------+-------+",
+        "| chosen     | -     |",
+        "| selections | -     |",
+        "| limits     | {}    |",
+        "+------------+-------+",
+    ]
+    assert footer(out) == AZ2_MEDIUM_FOOTER
+    result = run(sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2", "--dry-run")
+    assert (result.exit_code, result.stdout, result.stderr) == (3, out, "")
+
+
+def test_boot_no_valid_host_exit_3_explains_each_removal(sched):
+    result = run(sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2")
+    nova = "in availability zone 'nova', requested 'az2'"
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr.splitlines() == [
+        "ERROR: No valid host was found. RamFilter removed the last host(s) for the request.",
+        f"  AvailabilityZoneFilter removed 4 host(s) — alpha: {nova}; bravo: {nova}; delta: {nova}; echo: {nova}",
+        "  RamFilter removed 1 host(s) — charlie: needs 4096 MB, usable 1536 MB (total 4096 MB × 1.5 − used 4608 MB)",
+    ]
+
+
+# -- multi-create ---------------------------------------------------------------------------------------------
+
+
+def test_dry_run_max_count_consumes_resources(sched):
+    # bravo has room for 2 mediums, alpha for 1, nobody else for any: 3 of 5 fit, and that is enough.
+    doc = dry_run_json(sched, *MEDIUM, "--max-count", "5")
+    assert (doc["chosen"], doc["selections"]) == ("bravo", ["bravo", "bravo", "alpha"])
+    assert doc["limits"] == {"memory_mb": 12288.0, "disk_gb": 200.0}  # the first selection's
+    out = invoke(sched, "boot", "vm", *MEDIUM, "--dry-run", "--max-count", "5", "-f", "value", "-c", "chosen", "-c", "selections")
+    assert out == "bravo\nbravo, bravo, alpha\n"
+
+
+def test_dry_run_min_count_alone_boots_exactly_that_many(sched):
+    assert dry_run_json(sched, *MEDIUM, "--min-count", "2")["selections"] == ["bravo", "bravo"]
+
+
+def test_dry_run_fewer_than_min_count_fit_places_nothing_exit_3(sched):
+    doc = dry_run_json(sched, *MEDIUM, "--min-count", "4", "--max-count", "5", code=3)
+    assert (doc["chosen"], doc["selections"], doc["limits"]) == (None, [], {})
+    out = invoke(sched, "boot", "vm", *MEDIUM, "--dry-run", "--min-count", "4", "--max-count", "5", code=3)
+    assert "| chosen     | -     |" in out
+    assert "| selections | -     |" in out
+    assert footer(out)[-1] == (
+        "No valid host was found: 3 of 5 instance(s) fit, at least 4 required. RamFilter removed the last host(s) for instance 4."
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: explain.dry_run_result prints only no_valid_host_message(result).splitlines()[0]; for a multi-create the "
+    "filter passes after the first (why instance N found no host, with the numbers) are never shown in the dry run",
+)
+def test_dry_run_min_count_failure_says_why_the_last_instance_found_no_host(sched):
+    out = invoke(sched, "boot", "vm", *MEDIUM, "--dry-run", "--min-count", "4", "--max-count", "5", code=3)
+    # What the real boot prints for the same request (next test): alpha, the last candidate, ran out of RAM.
+    assert "needs 4096 MB, usable 1024 MB (total 4096 MB × 1.5 − used 5120 MB)" in out
+
+
+def test_boot_fewer_than_min_count_fit_exit_3(sched):
+    result = run(sched, "boot", "vm", *MEDIUM, "--min-count", "4", "--max-count", "5")
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr.splitlines() == [
+        "ERROR: No valid host was found: 3 of 5 instance(s) fit, at least 4 required. RamFilter removed the last host(s) for instance 4.",
+        "  For instance 4:",
+        "  RamFilter removed 1 host(s) — alpha: needs 4096 MB, usable 1024 MB (total 4096 MB × 1.5 − used 5120 MB)",
+    ]
+
+
+# -- availability zones ---------------------------------------------------------------------------------------
+
+
+def test_dry_run_availability_zone(sched):
+    out = invoke(sched, "boot", "vm", *TINY, "--availability-zone", "az2", "--dry-run")
+    assert "| chosen     | charlie" in out
+    lines = footer(out)
+    assert lines[:6] == AZ2_MEDIUM_FOOTER[:6]
+    assert lines[6:] == [
+        "Filter RamFilter returned 1 host(s)",
+        "Filter DiskFilter returned 1 host(s)",
+        "Filter ComputeFilter returned 1 host(s)",
+        "Filter ComputeCapabilitiesFilter returned 1 host(s)",
+        "Filter ImagePropertiesFilter returned 1 host(s)",
+        "Filter ServerGroupAntiAffinityFilter returned 1 host(s)",
+        "Filter ServerGroupAffinityFilter returned 1 host(s)",
+        "Weighed hosts (best first):",
+        # A lone host weighs 0, as in Nova.
+        f"  1. charlie: weight 0.000 (RAMWeigher raw -512 -> 0.000, DiskWeigher raw 61440 -> 0.000, CPUWeigher raw 62 -> 0.000, "
+        f"{NO_GROUP_WEIGHTS})",
+    ]
+
+
+def test_dry_run_availability_zone_and_host_forces_the_host_past_every_filter(sched):
+    # delta lacks the disk for a medium (DiskFilter), but a forced host skips the filters, as in Nova.
+    out = invoke(sched, "boot", "vm", *MEDIUM, "--availability-zone", "nova:delta", "--dry-run")
+    assert out.splitlines()[3:6] == ["| chosen     | delta |", "| selections | delta |", "| limits     | {}    |"]
+    assert footer(out)[:4] == [
+        "Filter force_hosts returned 1 host(s)",
+        "  alpha: force_hosts: not in force_hosts (delta)",
+        "  bravo: force_hosts: not in force_hosts (delta)",
+        "  charlie: force_hosts: not in force_hosts (delta)",
+    ]
+    assert footer(out)[4:6] == ["  echo: force_hosts: not in force_hosts (delta)", "Weighed hosts (best first):"]
+    doc = dry_run_json(sched, *MEDIUM, "--availability-zone", "nova:delta")
+    assert [step["name"] for step in doc["filters"]] == ["force_hosts"]
+    assert [w["host"] for w in doc["weighed"]] == ["delta"]
+
+
+def test_availability_zone_with_unknown_host_is_bad_input(sched):
+    for extra in ((), ("--dry-run",)):
+        result = run(sched, "boot", "vm", *TINY, "--availability-zone", "nova:zulu", *extra)
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == "ERROR: unknown host 'zulu' (known: alpha, bravo, charlie, delta, echo)\n"
+
+
+# -- server-group hints ---------------------------------------------------------------------------------------
+
+
+def test_dry_run_anti_affinity_group_rejects_the_members_hosts(sched):
+    # web's members run on alpha (named by the group's name) and bravo (named by its id).
+    doc = dry_run_json(sched, *TINY, "--hint", "group=web")
+    steps = {step["name"]: step for step in doc["filters"]}
+    member = "server group 'web' (anti-affinity) already has a member on this host"
+    assert steps["ServerGroupAntiAffinityFilter"] == {
+        "name": "ServerGroupAntiAffinityFilter",
+        "passed": ["charlie", "delta"],
+        "rejected": {"alpha": member, "bravo": member},
+    }
+    assert doc["chosen"] == "delta"
+    out = invoke(sched, "boot", "vm", *TINY, "--hint", "group=web", "--dry-run")
+    lines = footer(out)
+    start = lines.index("Filter ServerGroupAntiAffinityFilter returned 2 host(s)")
+    assert lines[start + 1 : start + 3] == [
+        f"  alpha: ServerGroupAntiAffinityFilter: {member}",
+        f"  bravo: ServerGroupAntiAffinityFilter: {member}",
+    ]
+
+
+def test_dry_run_anti_affinity_multi_create_spreads_one_per_host(sched):
+    # batch has no member yet: each placement joins it, so every instance lands on a different host.
+    doc = dry_run_json(sched, *TINY, "--hint", "group=batch", "--max-count", "5")
+    assert sorted(doc["selections"]) == ["alpha", "bravo", "charlie", "delta"]
+    doc = dry_run_json(sched, *TINY, "--hint", "group=batch", "--min-count", "5", code=3)
+    assert doc["selections"] == []
+    out = invoke(sched, "boot", "vm", *TINY, "--hint", "group=batch", "--min-count", "5", "--dry-run", code=3)
+    assert footer(out)[-1] == (
+        "No valid host was found: 4 of 5 instance(s) fit, at least 5 required. "
+        "ServerGroupAntiAffinityFilter removed the last host(s) for instance 5."
+    )
+
+
+def test_dry_run_affinity_group_only_the_members_host_passes(sched):
+    doc = dry_run_json(sched, *TINY, "--hint", "group=db", "--max-count", "3")
+    on_bravo = "server group 'db' (affinity) has its members on bravo"
+    steps = {step["name"]: step for step in doc["filters"]}
+    assert steps["ServerGroupAffinityFilter"] == {
+        "name": "ServerGroupAffinityFilter",
+        "passed": ["bravo"],
+        "rejected": {"alpha": on_bravo, "charlie": on_bravo, "delta": on_bravo},
+    }
+    assert doc["selections"] == ["bravo", "bravo", "bravo"]
+
+
+def test_dry_run_affinity_group_without_members_follows_the_first_pick(sched):
+    doc = dry_run_json(sched, *TINY, "--hint", "group=solo", "--max-count", "3")
+    assert doc["selections"] == ["bravo", "bravo", "bravo"]
+    # No member yet: the first instance may go anywhere; the later ones follow it.
+    assert {step["name"]: step["rejected"] for step in doc["filters"]}["ServerGroupAffinityFilter"] == {}
+
+
+def test_dry_run_unknown_group_is_not_found(sched):
+    for extra in ((), ("--dry-run",)):
+        result = run(sched, "boot", "vm", *TINY, "--hint", "group=nope", *extra)
+        assert (result.exit_code, result.stdout) == (4, "")
+        assert result.stderr == "ERROR: server group 'nope' not found (known: batch, db, solo, web)\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: server_groups.view looks a group up by name only, so Nova's usual --hint group=<group UUID> "
+    "is 'not found' (exit 4) although instances may name their group by id",
+)
+def test_dry_run_group_hint_by_id(sched):
+    doc = dry_run_json(sched, *TINY, "--hint", f"group={WEB_ID}")
+    assert doc["chosen"] == "delta"
+
+
+def test_dry_run_same_host_and_different_host_hints(tmp_path):
+    path = write_cluster(tmp_path, with_filters(SCHED, "SameHostFilter", "DifferentHostFilter"))
+    doc = dry_run_json(path, *TINY, "--hint", f"same_host={DB1}", "--max-count", "2")
+    steps = {step["name"]: step for step in doc["filters"]}
+    none_of = f"runs none of the same_host instances {DB1}"
+    assert steps["SameHostFilter"] == {
+        "name": "SameHostFilter",
+        "passed": ["bravo"],
+        "rejected": {"alpha": none_of, "charlie": none_of, "delta": none_of},
+    }
+    assert doc["selections"] == ["bravo", "bravo"]
+
+    doc = dry_run_json(path, *TINY, "--hint", f"different_host={WEB1}", "--hint", f"different_host={DB1}")
+    steps = {step["name"]: step for step in doc["filters"]}
+    assert steps["DifferentHostFilter"] == {
+        "name": "DifferentHostFilter",
+        "passed": ["charlie", "delta"],
+        "rejected": {"alpha": f"runs different_host instance(s) {WEB1}", "bravo": f"runs different_host instance(s) {DB1}"},
+    }
+    assert doc["chosen"] == "delta"
+
+    # Every host runs something named: nothing is left.
+    doc = dry_run_json(path, *TINY, *(f"--hint=different_host={u}" for u in (WEB1, DB1, BIG1, LONE1)), code=3)
+    assert doc["filters"][-1]["name"] == "DifferentHostFilter"
+    assert doc["filters"][-1]["passed"] == []
+
+
+# -- bad input: exit 2, one line, nothing else --------------------------------------------------------------
+
+BAD_INPUT = [
+    pytest.param(
+        ("vm", "--flavor", "m9.huge", "--image", "cirros"), "unknown flavor 'm9.huge' (known: m1.tiny, m1.small, m1.medium)", id="flavor"
+    ),
+    pytest.param(("vm", "--flavor", "m1.tiny", "--image", "fedora"), "unknown image 'fedora' (known: cirros)", id="image"),
+    pytest.param(
+        ("vm", *TINY, "--hint", "colour=red"),
+        "unknown scheduler hint(s): colour (known: group, same_host, different_host)",
+        id="hint",
+    ),
+    pytest.param(
+        ("web;reboot", *TINY),
+        "instance name 'web;reboot' is not a safe host name (letters, digits, '-'; at most 63)",
+        id="unsafe-name",
+    ),
+    pytest.param(
+        ("vm", *TINY, "--min-count", "3", "--max-count", "2"), "--min-count 3 must be between 1 and --max-count 2", id="min-gt-max"
+    ),
+    pytest.param(("vm", "--flavor", "m1.tiny"), "an image is required (--image)", id="no-image"),
+]
+DRY_RUN_SKIPS_VALIDATION = pytest.mark.xfail(
+    strict=True,
+    reason="BUG: boot --dry-run returns dry_run_result() before pipeline.validate(), so unknown hints, unsafe names, "
+    "a missing --image pass (exit 0) and min>max gets the scheduler's wording",
+)
+
+
+@pytest.mark.parametrize("args, message", BAD_INPUT)
+def test_boot_bad_input(sched, args, message):
+    result = run(sched, "boot", *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"ERROR: {message}\n")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [p if p.id in ("flavor", "image") else pytest.param(*p.values, id=p.id, marks=DRY_RUN_SKIPS_VALIDATION) for p in BAD_INPUT],
+)
+def test_dry_run_bad_input(sched, args, message):
+    result = run(sched, "boot", *args, "--dry-run")
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"ERROR: {message}\n")
+
+
+def test_dry_run_min_count_above_max_count_is_still_exit_2_one_line(sched):
+    result = run(sched, "boot", "vm", *TINY, "--min-count", "3", "--max-count", "2", "--dry-run")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("ERROR: ")
+
+
+def test_boot_missing_image_file_is_bad_input(sched):
+    (sched.parent / "images" / "cirros.qcow2").unlink()
+    result = run(sched, "boot", "vm", *TINY)
+    source = sched.parent / "images" / "cirros.qcow2"
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"ERROR: image cirros: file {source} is missing or unreadable\n")
+
+
+def test_boot_on_fake_hosts_stops_at_the_claim(sched):
+    # Everything validates and schedules; a fake host cannot build, which is said in one line, not a traceback.
+    result = run(sched, "boot", "vm", *MEDIUM)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "ERROR: bravo: the fake driver cannot build instances (try --dry-run)\n"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: capacity passes --hint to request_spec unvalidated; an unknown hint is silently ignored")
+def test_capacity_unknown_hint_is_bad_input(sched):
+    result = run(sched, "capacity", "--flavor", "m1.tiny", "--hint", "colour=red")
+    assert (result.exit_code, result.stdout) == (2, "")
+
+
+# -- capacity -----------------------------------------------------------------------------------------------
+
+
+def test_capacity_table(sched):
+    assert invoke(sched, "capacity", "--flavor", "m1.medium") == (
+        "+---------+-----------+---------------+-------------------------------------------------------------------"
+        "---------------------------------------------+\n"
+        "| Host    | Instances | Limited by    | Reason                                                            "
+        "                                             |\n"
+        "+---------+-----------+---------------+-------------------------------------------------------------------"
+        "---------------------------------------------+\n"
+        "| alpha   | 1         | ram           | needs 4096 MB, usable 1024 MB (total 4096 MB × 1.5 − used 5120 MB)"
+        "                                             |\n"
+        "| bravo   | 2         | ram           | needs 4096 MB, usable 1024 MB (total 8192 MB × 1.5 − used 11264 MB)"
+        "                                            |\n"
+        "| charlie | 0         | ram           | needs 4096 MB, usable 1536 MB (total 4096 MB × 1.5 − used 4608 MB)"
+        "                                             |\n"
+        "| delta   | 0         | disk          | needs 40960 MB (root 40 GB + ephemeral 0 GB + swap 0 MB), usable 30720 MB"
+        " (total 51200 MB × 1 − used 20480 MB) |\n"
+        "| echo    | 0         | ComputeFilter | compute service disabled (reason: maintenance)                    "
+        "                                             |\n"
+        "| (total) | 3         |               |                                                                   "
+        "                                             |\n"
+        "+---------+-----------+---------------+-------------------------------------------------------------------"
+        "---------------------------------------------+\n"
+    )
+
+
+def test_capacity_limited_by_ram_disk_vcpu_and_compute_filter(cap):
+    rows = json.loads(invoke(cap, "capacity", "--flavor", "c1.medium", "-f", "json"))
+    assert rows == [
+        {"Host": "cpuhost", "Instances": 2, "Limited by": "vcpu", "Reason": "needs 2 vCPU, usable 0 (total 2 × 2 − used 4)"},
+        {
+            "Host": "diskhost",
+            "Instances": 3,
+            "Limited by": "disk",
+            "Reason": "needs 10240 MB (root 10 GB + ephemeral 0 GB + swap 0 MB), usable 5120 MB (total 35840 MB × 1 − used 30720 MB)",
+        },
+        {"Host": "offhost", "Instances": 0, "Limited by": "ComputeFilter", "Reason": "compute service disabled (reason: none given)"},
+        {
+            "Host": "onecpu",
+            "Instances": 0,
+            "Limited by": "vcpu",
+            "Reason": "needs 2 vCPU, host has only 1 physical vCPU (no overcommit against itself)",
+        },
+        {
+            "Host": "ramhost",
+            "Instances": 2,
+            "Limited by": "ram",
+            "Reason": "needs 1024 MB, usable 512 MB (total 2048 MB × 1.5 − used 2560 MB)",
+        },
+        {"Host": "(total)", "Instances": 7, "Limited by": "", "Reason": ""},
+    ]
+
+
+def test_capacity_affinity_group_without_members_counts_the_first_pick_only(sched):
+    rows = capacity_rows(sched, "--flavor", "m1.tiny", "--hint", "group=solo")
+    assert rows["(total)"] == {
+        "Host": "(total)",
+        "Instances": 18,  # bravo: (12288 − 3072) / 512
+        "Limited by": "",
+        "Reason": "affinity group 'solo' has no member yet: all instances follow the first, on bravo",
+    }
+
+
+CROSS_CHECKS = [
+    pytest.param("sched", ("--flavor", "m1.medium"), 3, id="medium"),
+    pytest.param("sched", ("--flavor", "m1.small"), 7, id="small"),
+    pytest.param("sched", ("--flavor", "m1.tiny"), 61, id="tiny"),
+    pytest.param("sched", ("--flavor", "m1.tiny", "--availability-zone", "az2"), 3, id="tiny-az2"),
+    pytest.param("sched", ("--flavor", "m1.tiny", "--hint", "group=web"), 2, id="anti-affinity-members"),
+    pytest.param("sched", ("--flavor", "m1.tiny", "--hint", "group=batch"), 4, id="anti-affinity-empty"),
+    pytest.param("sched", ("--flavor", "m1.tiny", "--hint", "group=db"), 18, id="affinity-members"),
+    pytest.param("sched", ("--flavor", "m1.tiny", "--hint", "group=solo"), 18, id="affinity-empty"),
+    pytest.param("cap", ("--flavor", "c1.medium"), 7, id="ram-disk-vcpu"),
+]
+
+
+@pytest.mark.parametrize("fixture, args, total", CROSS_CHECKS)
+def test_capacity_equals_successive_dry_run_placements(request, fixture, args, total):
+    path = request.getfixturevalue(fixture)
+    rows = capacity_rows(path, *args)
+    total_row = rows.pop("(total)")
+    assert total_row["Instances"] == total
+    boot = ("--image", "cirros", *args)
+    # N = total: every one placed.
+    doc = dry_run_json(path, *boot, "--max-count", str(total))
+    assert len(doc["selections"]) == total
+    placed = Counter(doc["selections"])
+    assert all(count <= rows[host]["Instances"] for host, count in placed.items())
+    if total_row["Reason"]:  # an affinity group with no member: every instance follows the first pick
+        assert placed == Counter({doc["chosen"]: total})
+    else:  # hosts fill independently: each takes exactly what capacity says it has room for
+        assert placed == Counter({host: row["Instances"] for host, row in rows.items() if row["Instances"]})
+    # N = total + 1: still only total fit; as an all-or-nothing minimum, nothing is placed.
+    assert len(dry_run_json(path, *boot, "--max-count", str(total + 1))["selections"]) == total
+    doc = dry_run_json(path, *boot, "--min-count", str(total + 1), code=3)
+    assert (doc["chosen"], doc["selections"]) == (None, [])
+
+
+# -- down hosts ---------------------------------------------------------------------------------------------
+
+DOWN = """\
+flavors:
+  - {id: "1", name: m1.tiny, ram: 512, disk: 1, vcpus: 1}
+images:
+  - {id: 8c5f0a4e-7d21-4b1e-9f3a-6e2d1c0b9a88, name: cirros, file: images/cirros.qcow2}
+hosts:
+  - {name: up1, driver: fake, facts: {memory_mb: 4096, vcpus: 4, local_gb: 40}}
+  - {name: up2, driver: fake, facts: {memory_mb: 2048, vcpus: 2, local_gb: 40}}
+  - {name: gone, driver: fake, facts: {memory_mb: 8192, vcpus: 8, local_gb: 80, up: false, down_reason: connection refused}}
+"""
+
+
+def test_down_host_is_never_chosen(tmp_path):
+    path = write_cluster(tmp_path, DOWN)
+    doc = dry_run_json(path, *TINY, "--max-count", "20")
+    assert "gone" not in doc["selections"]
+    assert capacity_rows(path, "--flavor", "m1.tiny")["gone"]["Instances"] == 0
+    assert invoke(path, "capacity", "--flavor", "m1.tiny").endswith("\ngone is down: connection refused\n")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a down host's HostState has 0 MB/0 GB (poller), so RamFilter, ahead of ComputeFilter, rejects it with "
+    "'host has only 0 MB of RAM' and capacity says 'Limited by ram' instead of ComputeFilter: compute service down",
+)
+def test_down_host_is_explained_as_down(tmp_path):
+    path = write_cluster(tmp_path, DOWN)
+    assert "  gone: ComputeFilter: compute service down: connection refused" in footer(invoke(path, "boot", "vm", *TINY, "--dry-run"))
+    gone = capacity_rows(path, "--flavor", "m1.tiny")["gone"]
+    assert (gone["Limited by"], gone["Reason"]) == ("ComputeFilter", "compute service down: connection refused")
+
+
+BIG_DISK = """\
+flavors:
+  - {id: "1", name: m1.tiny, ram: 512, disk: 1, vcpus: 1}
+images:
+  - {id: 8c5f0a4e-7d21-4b1e-9f3a-6e2d1c0b9a88, name: cirros, file: images/cirros.qcow2}
+hosts:
+  - {name: big, driver: fake, facts: {memory_mb: 262144, vcpus: 64, local_gb: 1024}}
+  - {name: small, driver: fake, facts: {memory_mb: 8192, vcpus: 4, local_gb: 100}}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: dry_run_result formats raw weights with :g, so a host with 1 TB of free disk shows "
+    "'DiskWeigher raw 1.04858e+06' (6 significant digits) instead of 1048576",
+)
+def test_dry_run_shows_large_raw_weights_in_full(tmp_path):
+    path = write_cluster(tmp_path, BIG_DISK)
+    lines = footer(invoke(path, "boot", "vm", *TINY, "--dry-run"))
+    assert "DiskWeigher raw 1048576 -> 1.000" in lines[lines.index("Weighed hosts (best first):") + 1]
+
+
+# -- server groups ------------------------------------------------------------------------------------------
+
+
+def test_server_group_list(sched):
+    border = "+--------------------------------------+-------+---------------+" + "-" * 76 + "+"
+    assert invoke(sched, "server-group-list").splitlines() == [
+        border,
+        "| Id                                   | Name  | Policies      | Members" + " " * 68 + "|",
+        border,
+        "|                                      | batch | anti-affinity | " + " " * 74 + " |",
+        f"|                                      | db    | affinity      | {DB1}" + " " * 38 + " |",
+        "|                                      | solo  | affinity      | " + " " * 74 + " |",
+        f"| {WEB_ID} | web   | anti-affinity | {WEB1}, {WEB2} |",
+        border,
+    ]
+
+
+def test_server_group_show_resolves_members_by_name_and_by_id(sched):
+    assert invoke(sched, "server-group-show", "web") == (
+        "+----------+--------------------------------------------------------------------------------------------+\n"
+        "| Property | Value                                                                                      |\n"
+        "+----------+--------------------------------------------------------------------------------------------+\n"
+        "| id       | 5b0e6a7c-2f4d-4c1b-8e9a-7d3c2b1a0f65                                                       |\n"
+        "| name     | web                                                                                        |\n"
+        "| policies | anti-affinity                                                                              |\n"
+        "| members  | web-1 (aaaaaaaa-0000-4000-8000-000000000001), web-2 (bbbbbbbb-0000-4000-8000-000000000002) |\n"
+        "| hosts    | alpha, bravo                                                                               |\n"
+        "+----------+--------------------------------------------------------------------------------------------+\n"
+    )
+    assert json.loads(invoke(sched, "server-group-show", "db", "-f", "json")) == {
+        "id": "",
+        "name": "db",
+        "policies": "affinity",
+        "members": f"db-1 ({DB1})",
+        "hosts": "bravo",
+    }
+    assert json.loads(invoke(sched, "server-group-show", "solo", "-f", "json"))["members"] == ""
+
+
+def test_server_group_show_unknown_is_not_found(sched):
+    result = run(sched, "server-group-show", "nope")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        4,
+        "",
+        "ERROR: server group 'nope' not found (known: batch, db, solo, web)\n",
+    )
+
+
+def test_server_group_create_on_a_fake_cluster_says_to_declare_it(sched):
+    result = run(sched, "server-group-create", "new", "--policy", "affinity")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "ERROR: cluster: no reachable libvirt host to store the server group on (fake clusters: declare it in the inventory)\n"
+    )
+    assert "new" not in invoke(sched, "server-group-list", "-f", "value", "-c", "Name").split()
+
+
+def test_server_group_create_existing_name_is_bad_input(sched):
+    result = run(sched, "server-group-create", "web", "--policy", "affinity")
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", "ERROR: server group 'web' already exists\n")
