@@ -8,7 +8,7 @@ import sys
 import click
 
 from novactl import __version__
-from novactl.commands import catalog, explain, groups, hypervisors, servers, services
+from novactl.commands import catalog, explain, groups, hypervisors, lifecycle, servers, services
 from novactl.commands.common import App
 from novactl.errors import EXIT_FAILED, EXIT_USAGE, NovactlError
 
@@ -35,6 +35,21 @@ COMMANDS = [
     groups.server_group_list,
     groups.server_group_show,
     groups.server_group_delete,
+    lifecycle.stop,
+    lifecycle.start,
+    lifecycle.reboot,
+    lifecycle.suspend,
+    lifecycle.resume,
+    lifecycle.pause,
+    lifecycle.unpause,
+    lifecycle.console_log,
+    lifecycle.resize,
+    lifecycle.resize_confirm,
+    lifecycle.resize_revert,
+    lifecycle.migrate,
+    lifecycle.live_migration,
+    lifecycle.image_create,
+    lifecycle.evacuate,
 ]
 
 

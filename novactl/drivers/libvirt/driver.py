@@ -11,10 +11,11 @@ import libvirt
 
 from novactl.claims import check_claim
 from novactl.drivers.base import ComputeDriver, HostReport, SpawnRequest
-from novactl.drivers.libvirt import metadata, paths, spawn
+from novactl.drivers.libvirt import metadata, migrate, paths, power, spawn
 from novactl.drivers.libvirt.facts import POWER_STATE, compute_node
 from novactl.errors import HostError
 from novactl.hoststate import ComputeNode, HostState, InstanceInfo, build_host_state
+from novactl.models import Image, Network
 from novactl.remote import Connection, connect
 
 LOG = logging.getLogger("novactl.virt.libvirt.driver")
@@ -166,6 +167,53 @@ class LibvirtDriver(ComputeDriver):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    # -- lifecycle (power.py, migrate.py) -----------------------------------------------------------
+
+    def save_state(self, instance: InstanceInfo) -> None:
+        power.save_state(self, instance)
+
+    def power_off(self, instance: InstanceInfo, timeout: float) -> bool:
+        return power.power_off(self, instance, timeout)
+
+    def power_on(self, instance: InstanceInfo) -> None:
+        power.power_on(self, instance)
+
+    def reboot(self, instance: InstanceInfo, hard: bool, timeout: float) -> str:
+        return power.reboot(self, instance, hard, timeout)
+
+    def suspend(self, instance: InstanceInfo) -> None:
+        power.suspend(self, instance)
+
+    def resume(self, instance: InstanceInfo) -> None:
+        power.resume(self, instance)
+
+    def pause(self, instance: InstanceInfo) -> None:
+        power.pause(self, instance)
+
+    def unpause(self, instance: InstanceInfo) -> None:
+        power.unpause(self, instance)
+
+    def console_log(self, instance: InstanceInfo, length: int | None) -> str:
+        return power.console_log(self, instance, length)
+
+    def migrate_disk_and_power_off(self, instance: InstanceInfo, dest: ComputeDriver, timeout: float) -> None:
+        migrate.migrate_disk_and_power_off(self, migrate.peer(dest), instance, timeout)
+
+    def finish_migration(self, instance: InstanceInfo, image: Image, image_source: str, network: Network, power_on: bool) -> None:
+        migrate.finish_migration(self, instance, image, image_source, network, power_on)
+
+    def finish_revert_migration(self, instance: InstanceInfo, power_on: bool) -> None:
+        migrate.finish_revert_migration(self, instance, power_on)
+
+    def confirm_migration(self, instance_uuid: str) -> None:
+        migrate.confirm_migration(self, instance_uuid)
+
+    def live_migration(self, instance: InstanceInfo, dest: ComputeDriver, image: Image, image_source: str, network: Network) -> float:
+        return migrate.live_migration(self, migrate.peer(dest), instance, image, image_source, network)
+
+    def snapshot(self, instance: InstanceInfo, image_id: str, local_path: str) -> None:
+        migrate.snapshot(self, instance, image_id, local_path)
 
 
 def _json_lines(text: str) -> list[dict]:

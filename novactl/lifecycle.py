@@ -1,0 +1,194 @@
+"""Day-2 verbs on existing instances: power (stop, start, reboot, suspend, resume, pause, unpause),
+console logs and image-create. Moves (resize, migrate, live migration, evacuate) are in moves.py.
+
+Each verb polls, resolves names, checks the instance's vm_state as Nova's API does
+(`check_instance_state`: a verb that does not apply is refused, exit 2, before any host is touched),
+then asks the instance's host driver. Several instances may be named; one failing does not stop the
+others, and the command then exits 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from novactl.drivers.base import ComputeDriver
+from novactl.errors import HostError, NotFound, NovactlError, UsageError
+from novactl.hoststate import InstanceInfo
+from novactl.instances import resolve, vm_state
+from novactl.models import Inventory
+from novactl.poller import Cluster, poll
+
+LOG = logging.getLogger("novactl.compute.api")
+SAFE_IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+# The vm_states each verb accepts (nova/compute/api.py's @check_instance_state).
+ALLOWED_STATES = {
+    "stop": {"active", "paused", "suspended", "resized", "error"},
+    "start": {"stopped"},
+    "reboot": {"active", "paused", "suspended", "stopped", "error"},
+    "suspend": {"active", "paused"},
+    "resume": {"suspended"},
+    "pause": {"active"},
+    "unpause": {"paused"},
+}
+
+
+@dataclass
+class Outcome:
+    instance: InstanceInfo
+    result: str  # what happened, or "ERROR: why"
+    failed: bool = False
+
+
+def find(cluster: Cluster, name_or_id: str) -> InstanceInfo:
+    """resolve(), except that a name not found while hosts are down is a host failure naming them."""
+    try:
+        instance = resolve(cluster, name_or_id)
+    except NotFound:
+        down = [s for s in cluster.states.values() if not s.up]
+        if not down:
+            raise
+        reasons = "; ".join(f"{s.host}: {s.down_reason}" for s in down)
+        raise HostError(down[0].host, f"instance {name_or_id!r} not found on the hosts that answered; down: {reasons}") from None
+    return instance
+
+
+def check_state(verb: str, instance: InstanceInfo, allowed: set[str] | None = None) -> str:
+    """The instance's vm_state, or UsageError when `verb` does not apply to it (Nova's 409)."""
+    state = vm_state(instance)
+    if instance.task_state:
+        raise UsageError(f"cannot {verb} instance {instance.name} while it is in task_state {instance.task_state}")
+    if state not in (allowed or ALLOWED_STATES[verb]):
+        raise UsageError(f"cannot {verb} instance {instance.name} while it is in vm_state {state}")
+    return state
+
+
+def power(inventory: Inventory, names: list[str], verb: str, timeout: float = 60, hard: bool = False) -> list[Outcome]:
+    """Run one power verb on every named instance (all resolved and checked first)."""
+    actions: dict[str, Callable[[ComputeDriver, InstanceInfo], str]] = {
+        "stop": lambda d, i: "stopped" if d.power_off(i, timeout) else f"stopped (destroyed after {timeout:g} s)",
+        "start": lambda d, i: _done(d.power_on(i), "started"),
+        "reboot": lambda d, i: f"{d.reboot(i, hard, timeout)} rebooted",
+        "suspend": lambda d, i: _done(d.suspend(i), "suspended"),
+        "resume": lambda d, i: _done(d.resume(i), "resumed"),
+        "pause": lambda d, i: _done(d.pause(i), "paused"),
+        "unpause": lambda d, i: _done(d.unpause(i), "unpaused"),
+    }
+    allowed = ALLOWED_STATES[verb] - ({"paused", "suspended", "stopped", "error"} if verb == "reboot" and not hard else set())
+    outcomes = []
+    with poll(inventory) as cluster:
+        targets = [find(cluster, name) for name in names]
+        for instance in targets:
+            check_state(verb, instance, allowed)
+        for instance in targets:
+            outcomes.append(_attempt(instance, lambda i=instance: actions[verb](cluster.drivers[i.host], i)))
+    return outcomes
+
+
+def _done(_nothing: None, text: str) -> str:
+    return text
+
+
+def _attempt(instance: InstanceInfo, action: Callable[[], str]) -> Outcome:
+    try:
+        return Outcome(instance, action())
+    except NovactlError as exc:
+        LOG.error("[instance: %s] %s", instance.uuid, exc)
+        return Outcome(instance, f"ERROR: {exc}", failed=True)
+
+
+def console_log(inventory: Inventory, name: str, length: int | None) -> str:
+    with poll(inventory) as cluster:
+        instance = find(cluster, name)
+        return cluster.drivers[instance.host].console_log(instance, length)
+
+
+# -- image-create ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    entry: dict  # the inventory's images: item
+    path: Path  # the qcow2 next to the inventory
+    appended: bool  # False: the user must add `entry` to the inventory
+
+
+def image_create(inventory: Inventory, name: str, image_name: str) -> Snapshot:
+    """Flatten the instance's disk into `<inventory dir>/<image_name>.qcow2` and register it."""
+    if not SAFE_IMAGE_NAME.match(image_name):
+        raise UsageError(f"image name {image_name!r} is not safe (letters, digits, '.', '_', '-'; at most 63)")
+    if any(image_name in (i.name, i.id) for i in inventory.images):
+        raise UsageError(f"the inventory already has an image {image_name!r}")
+    path = inventory.source_dir / f"{image_name}.qcow2"
+    if path.exists():
+        raise UsageError(f"{path} already exists")
+    image_id = str(uuid.uuid4())
+    with poll(inventory) as cluster:
+        instance = find(cluster, name)
+        check_state("snapshot", instance, {"active", "stopped", "paused"})
+        part = path.with_name(f".{path.name}.part")
+        try:
+            cluster.drivers[instance.host].snapshot(instance, image_id, str(part))
+            os.replace(part, path)
+        finally:
+            part.unlink(missing_ok=True)
+    entry = {"id": image_id, "name": image_name, "file": path.name, "disk_format": "qcow2", "checksum": _md5(path)}
+    entry["properties"] = {"instance_uuid": instance.uuid}  # Glance's snapshot property, for the record
+    appended = os.path.isfile(inventory.path) and append_image(Path(inventory.path), entry)
+    return Snapshot(entry, path, appended)
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def append_image(path: Path, entry: dict) -> bool:
+    """Add `entry` as the last item of the file's block-style `images:` list, as text.
+
+    The user's file is never re-serialised, so comments, order and quoting stay as written. Where the
+    list is not a plain block sequence (flow style `[...]`, anchors) nothing is written and False is
+    returned; the caller prints the entry to add by hand.
+    """
+    from novactl.inventory import load_inventory
+
+    text = path.read_text()
+    root = yaml.compose(text)
+    if not isinstance(root, yaml.MappingNode) or root.flow_style:
+        return False
+    images = next((value for key, value in root.value if key.value == "images"), None)
+    lines = text.splitlines(keepends=True)
+    item = yaml.safe_dump([entry], sort_keys=False, default_flow_style=False)
+    if images is None:
+        new = text + ("" if text.endswith("\n") else "\n") + "images:\n" + _indent(item, 2)
+    elif isinstance(images, yaml.SequenceNode) and not images.flow_style and images.value:
+        last = images.value[-1].end_mark
+        at = last.line + (1 if last.column else 0)
+        while at > 0 and (not lines[at - 1].strip() or lines[at - 1].lstrip().startswith("#")):
+            at -= 1  # keep comments that introduce the next section below our item
+        new = "".join(lines[:at]) + _indent(item, images.start_mark.column) + "".join(lines[at:])
+    else:
+        return False
+    path.write_text(new)
+    try:
+        load_inventory(str(path))
+    except NovactlError:
+        path.write_text(text)  # never leave the user's inventory unreadable
+        return False
+    return True
+
+
+def _indent(block: str, column: int) -> str:
+    return "".join(" " * column + line if line.strip() else line for line in block.splitlines(keepends=True))
