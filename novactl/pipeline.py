@@ -92,7 +92,7 @@ def request_spec(inventory: Inventory, request: BootRequest, cluster: Cluster | 
     )
 
 
-def validate(inventory: Inventory, request: BootRequest) -> tuple[Flavor, Image]:
+def validate(inventory: Inventory, request: BootRequest, need_image_file: bool = True) -> tuple[Flavor, Image | None]:
     """Everything checkable before a host is contacted; raises UsageError (exit 2)."""
     if not SAFE_INSTANCE_NAME.match(request.name) or not re.match(HOSTNAME, request.name):
         raise UsageError(f"instance name {request.name!r} is not a safe host name (letters, digits, '-'; at most 63)")
@@ -102,14 +102,20 @@ def validate(inventory: Inventory, request: BootRequest) -> tuple[Flavor, Image]
     if unknown:
         raise UsageError(f"unknown scheduler hint(s): {', '.join(sorted(unknown))} (known: group, same_host, different_host)")
     flavor = inventory.flavor(request.flavor)
-    if not request.image:
-        raise UsageError("an image is required (--image)")
-    image = inventory.image(request.image)
-    source = image_source(inventory, image)
-    if not os.access(source, os.R_OK) or not os.path.isfile(source):
-        raise UsageError(f"image {image.name}: file {source} is missing or unreadable")
+    zone = (request.availability_zone or "").partition(":")[0]
+    zones = sorted({h.zone for h in inventory.hosts})
+    if zone and zone not in zones:  # Nova answers 400, not NoValidHost, for a zone that does not exist
+        raise UsageError(f"availability zone {zone!r} does not exist (zones: {', '.join(zones)})")
     if request.network:
         inventory.network(request.network)
+    if not request.image:
+        if need_image_file:
+            raise UsageError("an image is required (--image)")
+        return flavor, None
+    image = inventory.image(request.image)
+    source = image_source(inventory, image)
+    if need_image_file and (not os.access(source, os.R_OK) or not os.path.isfile(source)):
+        raise UsageError(f"image {image.name}: file {source} is missing or unreadable")
     return flavor, image
 
 

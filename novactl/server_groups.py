@@ -51,9 +51,9 @@ def definitions(cluster: Cluster) -> dict[str, ServerGroupDef]:
 
 def view(cluster: Cluster, name: str) -> GroupView:
     groups = definitions(cluster)
-    if name not in groups:
+    definition = groups.get(name) or next((g for g in groups.values() if g.id and g.id == name), None)
+    if definition is None:  # Nova's hint names a group by id; operators by name: both work
         raise NotFound(f"server group {name!r} not found (known: {', '.join(sorted(groups)) or 'none'})")
-    definition = groups[name]
     members = [i for i in cluster.instances if i.group in (definition.name, definition.id)]
     return GroupView(definition, members)
 

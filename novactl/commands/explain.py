@@ -5,14 +5,18 @@ from __future__ import annotations
 import click
 
 from novactl.commands.common import App, pass_app, with_output
-from novactl.errors import NoValidHost
+from novactl.errors import NoValidHost, UsageError
 from novactl.models import Inventory
 from novactl.output import Listing, ShowOne
 
 
 def dry_run_result(inventory: Inventory, request) -> ShowOne:
     """Per-filter host counts, every rejection with its numbers, the weighed ranking; touches nothing."""
-    from novactl.pipeline import plan
+    from novactl.pipeline import plan, validate
+
+    if not request.image:
+        raise UsageError("an image is required (--image)")
+    validate(inventory, request, need_image_file=False)  # a plan needs the image's entry, not its file
     from novactl.poller import poll
     from novactl.scheduler.result import no_valid_host_message
 
@@ -25,10 +29,12 @@ def dry_run_result(inventory: Inventory, request) -> ShowOne:
     if result.weighed:
         lines.append("Weighed hosts (best first):")
         for rank, weighed in enumerate(result.weighed, start=1):
-            parts = ", ".join(f"{name} raw {weighed.raw[name]:g} -> {weighed.normalized[name]:.3f}" for name in weighed.raw)
+            parts = ", ".join(f"{name} raw {_number(weighed.raw[name])} -> {weighed.normalized[name]:.3f}" for name in weighed.raw)
             lines.append(f"  {rank}. {weighed.host}: weight {weighed.weight:.3f} ({parts})")
     if not result.ok:
-        lines.append(no_valid_host_message(result).splitlines()[0])
+        verdict, *detail = no_valid_host_message(result).splitlines()
+        # The filter lines above are the first instance's; a later instance's failure needs its own.
+        lines += [verdict, *detail] if len(result.passes) > 1 else [verdict]
     fields = {
         "chosen": result.chosen or "-",
         "selections": ", ".join(result.selections) or "-",
@@ -36,6 +42,10 @@ def dry_run_result(inventory: Inventory, request) -> ShowOne:
     }
     exit_code = 0 if result.ok else NoValidHost.exit_code
     return ShowOne(fields, footer="\n".join(lines), document=result.to_dict(), exit_code=exit_code)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
 
 
 @click.command("capacity")
@@ -49,12 +59,13 @@ def capacity(app: App, flavor: str, image: str | None, zone: str | None, hints: 
     """How many more instances of FLAVOR fit, per host and in total, and what limits each host first."""
     from novactl.commands.servers import parse_hints
     from novactl.commands.services import down_reasons
-    from novactl.pipeline import BootRequest, request_spec
+    from novactl.pipeline import BootRequest, request_spec, validate
     from novactl.poller import poll
     from novactl.scheduler.capacity import capacity as plan_capacity
     from novactl.scheduler.scheduler import Scheduler
 
     request = BootRequest(name="capacity", flavor=flavor, image=image, availability_zone=zone, hints=parse_hints(hints))
+    validate(app.inventory, request, need_image_file=False)
     with poll(app.inventory) as cluster:
         spec = request_spec(app.inventory, request, cluster)
         report = plan_capacity(Scheduler(app.inventory.scheduler), list(cluster.states.values()), spec)

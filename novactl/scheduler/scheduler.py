@@ -129,7 +129,7 @@ class Scheduler:
                 if explain or not survivors:
                     # Reasons are formatted here, for the rejected hosts only, while their state is
                     # still the state the filter saw.
-                    rejected = {h.host: filt.reason(h, spec) for h, ok in zip(hosts, flags, strict=True) if not ok}
+                    rejected = {h.host: filt.explain(h, spec) for h, ok in zip(hosts, flags, strict=True) if not ok}
                     names = list(map(_HOST_NAME, survivors))
                     steps.append(FilterStep(filt.name, names, rejected))
             elif explain:

@@ -42,6 +42,10 @@ class BaseHostFilter:
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
         raise NotImplementedError
 
+    def explain(self, host_state: HostState, spec: RequestSpec) -> str:
+        """Why this host was rejected (what the scheduler records)."""
+        return self.reason(host_state, spec)
+
     def reason(self, host_state: HostState, spec: RequestSpec) -> str:
         """Why `host_passes` said no, with the numbers behind it."""
         return "rejected"
@@ -90,6 +94,12 @@ class ResourceFilter(BaseHostFilter):
     def passes_all(self, hosts: list[HostState], spec: RequestSpec) -> list[bool]:
         requested, fits = self.requested(spec), self.fits
         return [fits(host, requested) for host in hosts]
+
+    def explain(self, host_state: HostState, spec: RequestSpec) -> str:
+        # A host that did not answer the poll reports no resources at all: its zeros are not the reason.
+        if not host_state.up:
+            return f"no resource data: compute service down ({host_state.down_reason})"
+        return self.reason(host_state, spec)
 
 
 def group_with_policy(spec: RequestSpec, policy: str) -> InstanceGroup | None:
