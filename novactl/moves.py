@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from novactl import server_groups
 from novactl.claims import ClaimFailed
 from novactl.errors import HostError, NovactlError, NoValidHost, UsageError
-from novactl.hoststate import PAUSED, RUNNING, InstanceInfo
+from novactl.hoststate import PAUSED, RUNNING, SHUTDOWN, InstanceInfo
 from novactl.lifecycle import Outcome, check_state, find
 from novactl.models import Flavor, Inventory, Network
 from novactl.pipeline import image_source
@@ -121,7 +121,7 @@ def cold_move(cluster: Cluster, instance: InstanceInfo, flavor: Flavor, target: 
     LOG.info("[instance: %s] Migrating from %s to %s (flavor %s)", instance.uuid, instance.host, target.host, flavor.name)
     try:
         src.migrate_disk_and_power_off(instance, dst, timeout)
-    except NovactlError:
+    except Exception:  # whatever broke, the instance must end up running where it was
         dst.drop_claim(instance.uuid)
         if was_active:
             src.power_on(instance)
@@ -130,7 +130,7 @@ def cold_move(cluster: Cluster, instance: InstanceInfo, flavor: Flavor, target: 
     moved.vm_state, moved.task_state = "resized", None
     try:
         dst.finish_migration(moved, image, source, network, power_on=was_active)
-    except NovactlError:
+    except Exception:
         dst.drop_claim(instance.uuid)
         src.finish_revert_migration(instance, power_on=was_active)
         raise
@@ -187,11 +187,15 @@ def resize_revert(inventory: Inventory, name: str) -> InstanceInfo:
             target = select_target(cluster, dataclasses.replace(instance, host=instance.host), old.flavor, host=old_host)
             _claim(cluster, old, target)
         src, dst = cluster.drivers[instance.host], cluster.drivers[old_host]
+        was_active = instance.metadata.get("old_vm_state") == "active"
         try:
             src.destroy(instance)
-            dst.finish_revert_migration(old, power_on=instance.metadata.get("old_vm_state") == "active")
+            dst.finish_revert_migration(old, power_on=was_active)
         finally:
             dst.drop_claim(instance.uuid)
+    # What the restored definition says: the metadata saved before the move.
+    old.vm_state, old.power_state = ("active", RUNNING) if was_active else ("stopped", SHUTDOWN)
+    old.metadata = {k: v for k, v in instance.metadata.items() if k not in OLD_KEYS}
     return old
 
 

@@ -58,6 +58,14 @@ def to_xml(instance: InstanceInfo) -> str:
     return ET.tostring(to_element(instance), encoding="unicode")
 
 
+def to_plain_xml(instance: InstanceInfo) -> str:
+    """The element without namespace, as virDomainSetMetadata wants it (libvirt adds PREFIX/NAMESPACE)."""
+    root = to_element(instance)
+    for element in root.iter():
+        element.tag = element.tag.rpartition("}")[2]
+    return ET.tostring(root, encoding="unicode")
+
+
 def from_xml(text: str, host: str, uuid: str, instance_name: str) -> InstanceInfo:
     """Parse what `to_xml` wrote; libvirt hands the element back without its namespace, so match either."""
     root = ET.fromstring(text)

@@ -59,6 +59,7 @@ def resize_dir(driver: LibvirtDriver, instance_uuid: str) -> str:
 # -- cold moves --------------------------------------------------------------------------------------
 
 
+@power.host_errors
 def migrate_disk_and_power_off(src: LibvirtDriver, dst: LibvirtDriver, instance: InstanceInfo, timeout: float) -> None:
     """Stop the guest, keep the source as `<uuid>_resize`, copy its disks into the target's directory.
 
@@ -78,10 +79,12 @@ def migrate_disk_and_power_off(src: LibvirtDriver, dst: LibvirtDriver, instance:
         for name, _dev in DISKS:
             if name in present:
                 copy_file(src, f"{kept}/{name}", dst, f"{target}/{name}")
-    except (HostError, OSError) as exc:
+    except Exception as exc:
         with contextlib.suppress(HostError):
             dst.connection.run(["rm", "-rf", "--", target])
         finish_revert_migration(src, instance, power_on=False)
+        if not isinstance(exc, (HostError, OSError)):
+            raise
         raise HostError(dst.host.name, f"copying the disks of {instance.uuid} failed: {getattr(exc, 'reason', exc)}") from None
 
 
@@ -101,8 +104,10 @@ def finish_migration(
             conn.run(["qemu-img", "resize", "-f", "qcow2", "--", root, f"{instance.flavor.disk}G"])
         _extra_disks(conn, instance, directory, present)
         _define(driver, instance, directory, network, power_on)
-    except (HostError, UsageError, libvirt.libvirtError) as exc:
+    except Exception as exc:
         spawn.destroy(driver, instance.uuid)
+        if not isinstance(exc, (HostError, UsageError, libvirt.libvirtError)):
+            raise
         raise HostError(driver.host.name, f"finishing the move failed: {_reason(exc)}") from None
 
 
@@ -117,6 +122,7 @@ def _extra_disks(conn: Connection, instance: InstanceInfo, directory: str, prese
             conn.run(["rm", "-f", "--", f"{directory}/{name}"])
 
 
+@power.host_errors
 def finish_revert_migration(driver: LibvirtDriver, instance: InstanceInfo, power_on: bool) -> None:
     """On the source: `<uuid>_resize` back into place and its saved domain defined again."""
     conn, directory = driver.connection, paths.instance_dir(driver.host, instance.uuid)
@@ -176,9 +182,11 @@ def live_migration(
         params = {libvirt.VIR_MIGRATE_PARAM_URI: f"tcp://{dst.host.address}"}
         dom.migrate3(dst.libvirt, params, LIVE_FLAGS)
         elapsed = time.monotonic() - started
-    except (HostError, UsageError, libvirt.libvirtError) as exc:
+    except Exception as exc:
         LOG.error("[instance: %s] Live migration to %s failed: %s", instance.uuid, dst.host.name, _reason(exc))
         _rollback_live_migration_at_destination(dst, instance.uuid, directory)
+        if not isinstance(exc, (HostError, UsageError, libvirt.libvirtError)):
+            raise
         raise HostError(src.host.name, f"live migration of {instance.uuid} to {dst.host.name} failed: {_reason(exc)}") from None
     src.connection.run(["rm", "-rf", "--", paths.instance_dir(src.host, instance.uuid)], check=False)
     LOG.info("[instance: %s] Migrating instance to %s finished successfully in %.1f s.", instance.uuid, dst.host.name, elapsed)
@@ -217,6 +225,7 @@ def _disk_size(conn: Connection, path: str) -> int:
 # -- snapshot ----------------------------------------------------------------------------------------
 
 
+@power.host_errors
 def snapshot(driver: LibvirtDriver, instance: InstanceInfo, image_id: str, local_path: str) -> None:
     """Nova's cold snapshot: managed-save a running guest, flatten its disk into a qcow2, restore."""
     dom = power.domain(driver, instance.uuid)
@@ -250,7 +259,7 @@ def _define(driver: LibvirtDriver, instance: InstanceInfo, directory: str, netwo
     xml = domain_xml.build(
         domain_xml.DomainSpec(
             instance=instance,
-            virt_type=spawn._virt_type(node),
+            virt_type=spawn._virt_type(node, driver.host.virt_type),
             cpu_mode=driver.host.cpu_mode,
             arch=node.cpu_info.get("arch", "x86_64"),
             instance_dir=directory,

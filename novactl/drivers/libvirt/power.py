@@ -7,9 +7,11 @@ to the persistent definition and, while it runs, to the live one, so every opera
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import libvirt
 
@@ -23,6 +25,22 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("novactl.virt.libvirt.driver")
 SHUTDOWN_RETRY_INTERVAL = 10  # Nova's SHUTDOWN_RETRY_INTERVAL: re-send the ACPI event this often
 STATE_TIMEOUT = 60  # seconds for libvirt to report a state change it started itself
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def host_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """libvirt's errors as HostError naming the host (the driver is the first argument)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except libvirt.libvirtError as exc:
+            host = getattr(args[0], "host", None)
+            raise HostError(getattr(host, "name", "?"), f"libvirt: {exc.get_error_message()}") from None
+
+    return wrapper
 
 
 def domain(driver: LibvirtDriver, instance_uuid: str) -> libvirt.virDomain:
@@ -32,13 +50,15 @@ def domain(driver: LibvirtDriver, instance_uuid: str) -> libvirt.virDomain:
         raise HostError(driver.host.name, f"instance {instance_uuid} has no domain: {exc.get_error_message()}") from None
 
 
+@host_errors
 def save_state(driver: LibvirtDriver, instance: InstanceInfo) -> None:
     """Write the instance's novactl metadata (vm_state, task_state, fault, flavor, meta) to its domain."""
     dom = domain(driver, instance.uuid)
     flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if dom.isActive() else 0)
-    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata.to_xml(instance), metadata.PREFIX, metadata.NAMESPACE, flags)
+    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata.to_plain_xml(instance), metadata.PREFIX, metadata.NAMESPACE, flags)
 
 
+@host_errors
 def power_off(driver: LibvirtDriver, instance: InstanceInfo, timeout: float, retry_interval: float = SHUTDOWN_RETRY_INTERVAL) -> bool:
     """Nova's _clean_shutdown, then destroy: True when the guest honoured ACPI within `timeout`."""
     dom = domain(driver, instance.uuid)
@@ -73,6 +93,7 @@ def _clean_shutdown(dom: libvirt.virDomain, timeout: float, retry_interval: floa
     return not dom.isActive()
 
 
+@host_errors
 def power_on(driver: LibvirtDriver, instance: InstanceInfo) -> None:
     """Start the domain (restoring its managed save, if any)."""
     dom = domain(driver, instance.uuid)
@@ -81,6 +102,7 @@ def power_on(driver: LibvirtDriver, instance: InstanceInfo) -> None:
     _wait_for(dom, lambda s: s == libvirt.VIR_DOMAIN_RUNNING, driver.host.name, "running")
 
 
+@host_errors
 def reboot(driver: LibvirtDriver, instance: InstanceInfo, hard: bool, timeout: float) -> str:
     """Soft: ACPI shutdown, then start again; a guest that ignores it is hard rebooted (Nova's reboot)."""
     dom = domain(driver, instance.uuid)
@@ -97,6 +119,7 @@ def reboot(driver: LibvirtDriver, instance: InstanceInfo, hard: bool, timeout: f
     return "hard"
 
 
+@host_errors
 def suspend(driver: LibvirtDriver, instance: InstanceInfo) -> None:
     """Managed save: memory to disk, domain shut off; `start`/`resume` restore it."""
     instance.metadata["managed_save"] = "1"
@@ -104,6 +127,7 @@ def suspend(driver: LibvirtDriver, instance: InstanceInfo) -> None:
     domain(driver, instance.uuid).managedSave(0)
 
 
+@host_errors
 def resume(driver: LibvirtDriver, instance: InstanceInfo) -> None:
     power_on(driver, instance)
     instance.metadata.pop("managed_save", None)
@@ -111,12 +135,14 @@ def resume(driver: LibvirtDriver, instance: InstanceInfo) -> None:
     save_state(driver, instance)
 
 
+@host_errors
 def pause(driver: LibvirtDriver, instance: InstanceInfo) -> None:
     dom = domain(driver, instance.uuid)
     dom.suspend()
     _wait_for(dom, lambda s: s == libvirt.VIR_DOMAIN_PAUSED, driver.host.name, "paused")
 
 
+@host_errors
 def unpause(driver: LibvirtDriver, instance: InstanceInfo) -> None:
     dom = domain(driver, instance.uuid)
     dom.resume()
