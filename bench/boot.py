@@ -96,6 +96,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--image-mb", type=int, default=256)
+    parser.add_argument(
+        "--virt-type",
+        choices=["kvm", "qemu"],
+        default="kvm",
+        help="guests' virt_type; under nested KVM SeaBIOS burns ~4 s of CPU per boot, TCG ~0.6 s",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="novactl-bench-boot-"))
     marker = make_image(workdir / "marker.qcow2")
@@ -105,8 +111,9 @@ def main() -> None:
             handle.write(os.urandom(1024 * 1024))
     with Lab.start(4, workdir / "lab") as lab:
         image = {"id": IMAGE_ID, "name": "marker", "file": str(marker), "disk_format": "qcow2"}
-        inventory = lab.write_inventory(workdir / "inventory.yaml", images=[image])
-        one = lab.write_inventory(workdir / "one.yaml", images=[image], hosts=lab.inventory()["hosts"][:1])
+        defaults = {**lab.inventory()["defaults"], "virt_type": args.virt_type}
+        inventory = lab.write_inventory(workdir / "inventory.yaml", images=[image], defaults=defaults)
+        one = lab.write_inventory(workdir / "one.yaml", images=[image], defaults=defaults, hosts=lab.inventory()["hosts"][:1])
         host = lab.hosts[0].name
 
         # Warm cache on every host, and a template XML from novactl's own first boot.
@@ -123,8 +130,7 @@ def main() -> None:
             delete_all(one)
         put, scp = zip(*(transfer(lab, inventory, big, host) for _ in range(args.runs)), strict=True)
 
-        single = []
-        parallel = []
+        single, parallel, multi = [], [], []
         for i in range(max(2, args.runs // 2)):
             single.append(boot(inventory, f"one{i}"))
             delete_all(inventory)
@@ -133,10 +139,15 @@ def main() -> None:
                 list(pool.map(lambda n, i=i: boot(inventory, f"p{i}-{n}"), range(8)))
             parallel.append(time.perf_counter() - started)
             delete_all(inventory)
+            multi.append(
+                run([NOVACTL, "-i", str(inventory), "boot", f"m{i}", "--flavor", "m1.tiny", "--image", "marker", "--max-count", "8"])
+            )
+            delete_all(inventory)
 
     m_ours, m_bare = statistics.median(ours), statistics.median(bare)
     m_put, m_scp = statistics.median(put), statistics.median(scp)
-    m_one, m_par = statistics.median(single), statistics.median(parallel)
+    m_one, m_par, m_multi = statistics.median(single), statistics.median(parallel), statistics.median(multi)
+    print(f"guests: virt_type {args.virt_type}")
     print(f"warm boot, novactl boot        : {m_ours * 1000:7.0f} ms (median of {args.runs}, 1-host inventory)")
     print(f"warm boot, ssh qemu-img+virsh  : {m_bare * 1000:7.0f} ms")
     print(f"  ratio                        : {m_ours / m_bare:7.2f}x  (target <= 1.5x)")
@@ -146,6 +157,8 @@ def main() -> None:
     print(f"one boot (4-host inventory)    : {m_one * 1000:7.0f} ms")
     print(f"8 boots in parallel, 4 hosts   : {m_par * 1000:7.0f} ms")
     print(f"  ratio                        : {m_par / m_one:7.2f}x  (target <= 2x)")
+    print(f"boot --max-count 8, 4 hosts    : {m_multi * 1000:7.0f} ms (one process, builds in parallel)")
+    print(f"  ratio                        : {m_multi / m_one:7.2f}x  (target <= 2x)")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import random
 import re
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from novactl import server_groups
@@ -124,17 +125,29 @@ def image_source(inventory: Inventory, image: Image) -> str:
 
 
 def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, int], None] | None = None) -> list[BootOutcome]:
+    """Build every instance the scheduler placed; a multi-create builds them in parallel."""
     flavor, image = validate(inventory, request)
     with poll(inventory) as cluster:
         spec, result = plan(inventory, request, cluster)
         if not result.ok:
             raise result.no_valid_host()
-        names = [request.name] if len(result.selections) == 1 else [f"{request.name}-{i}" for i in range(1, len(result.selections) + 1)]
-        outcomes = []
-        for name, host, limits in zip(names, result.selections, result.selection_limits, strict=True):
-            instance = _new_instance(name, flavor, image, spec, inventory)
-            outcomes.append(_build(cluster, request, instance, host, limits, progress))
-    return outcomes
+        count = len(result.selections)
+        names = [request.name] if count == 1 else [f"{request.name}-{i}" for i in range(1, count + 1)]
+        jobs = [
+            (_new_instance(name, flavor, image, spec, inventory), host, limits)
+            for name, host, limits in zip(names, result.selections, result.selection_limits, strict=True)
+        ]
+        with ThreadPoolExecutor(max_workers=min(count, 16), thread_name_prefix="build") as pool:
+            futures = [pool.submit(_build, cluster, request, instance, host, limits, progress) for instance, host, limits in jobs]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        if count == 1:
+            raise errors[0]
+        built = [f.result().instance.name for f in futures if f.exception() is None]
+        summary = f"{len(errors)} of {count} instances failed; built: {', '.join(built) or 'none'}"
+        kind = type(errors[0]) if type(errors[0]) in (BuildFailed, NoValidHost, UsageError) else BuildFailed
+        raise kind("\n".join([summary, *(str(e) for e in errors)]))
+    return [f.result() for f in futures]
 
 
 def _new_instance(name: str, flavor: Flavor, image: Image, spec: RequestSpec, inventory: Inventory) -> InstanceInfo:
@@ -170,49 +183,57 @@ def _network(inventory: Inventory, request: BootRequest, host_bridge: str) -> Ne
 def _build(
     cluster: Cluster, request: BootRequest, instance: InstanceInfo, host: str | None, limits: dict[str, float], progress
 ) -> BootOutcome:
-    """Claim and spawn one instance, rescheduling on failure (Nova's build retry loop)."""
+    """Claim and spawn one instance, rescheduling on failure (Nova's build retry loop).
+
+    The first attempt uses the shared poll; each reschedule polls afresh into a cluster of its own
+    (closed here), since builds of a multi-create run side by side.
+    """
     inventory = cluster.inventory
     outcome = BootOutcome(instance)
     failed_hosts: list[str] = []
     races = 0
-    while host is not None:
-        driver, state = cluster.drivers[host], cluster.states[host]
-        instance.host, instance.zone = host, state.zone
-        network = _network(inventory, request, driver.host.bridge)
-        instance.networks = {network.name: next(iter(instance.networks.values()))}
-        try:
-            driver.claim(instance, limits)
-            LOG.debug("[instance: %s] Claim successful on %s", instance.uuid, host)
-            instance.vm_state, instance.task_state = "active", None
-            on_progress = (lambda n, h=host: progress(h, n)) if progress else None
-            image = inventory.image(instance.image_id)
-            driver.spawn(SpawnRequest(instance, image, image_source(inventory, image), network, on_progress, request.wait))
-            return outcome
-        except ClaimFailed as exc:
-            races += 1
-            LOG.warning("[instance: %s] %s; rescheduling", instance.uuid, exc)
-            outcome.attempts.append(Attempt(host, exc.reason))
-            if races > 4 * len(cluster.states):  # each lost race means another boot progressed; bound it anyway
-                break
-        except HostError as exc:
-            instance.vm_state, instance.task_state = "building", "spawning"
-            failed_hosts.append(host)
-            outcome.attempts.append(Attempt(host, exc.reason))
-            LOG.warning("[instance: %s] Attempt %d on %s failed: %s", instance.uuid, len(failed_hosts), host, exc.reason)
-            if len(failed_hosts) >= inventory.scheduler.max_attempts:
-                outcome.error = f"Exceeded maximum number of retries ({inventory.scheduler.max_attempts})"
-                raise BuildFailed(_attempts_message(instance, outcome)) from None
-        host, limits = _reschedule(cluster, request, instance, failed_hosts, outcome)
-    raise NoValidHost(_attempts_message(instance, outcome))
+    owned: list[Cluster] = []
+    try:
+        while host is not None:
+            driver, state = cluster.drivers[host], cluster.states[host]
+            instance.host, instance.zone = host, state.zone
+            network = _network(inventory, request, driver.host.bridge)
+            instance.networks = {network.name: next(iter(instance.networks.values()))}
+            try:
+                driver.claim(instance, limits)
+                LOG.debug("[instance: %s] Claim successful on %s", instance.uuid, host)
+                instance.vm_state, instance.task_state = "active", None
+                on_progress = (lambda n, h=host: progress(h, n)) if progress else None
+                image = inventory.image(instance.image_id)
+                driver.spawn(SpawnRequest(instance, image, image_source(inventory, image), network, on_progress, request.wait))
+                return outcome
+            except ClaimFailed as exc:
+                races += 1
+                LOG.warning("[instance: %s] %s; rescheduling", instance.uuid, exc)
+                outcome.attempts.append(Attempt(host, exc.reason))
+                if races > 4 * len(cluster.states):  # each lost race means another boot progressed; bound it anyway
+                    break
+            except HostError as exc:
+                instance.vm_state, instance.task_state = "building", "spawning"
+                failed_hosts.append(host)
+                outcome.attempts.append(Attempt(host, exc.reason))
+                LOG.warning("[instance: %s] Attempt %d on %s failed: %s", instance.uuid, len(failed_hosts), host, exc.reason)
+                if len(failed_hosts) >= inventory.scheduler.max_attempts:
+                    outcome.error = f"Exceeded maximum number of retries ({inventory.scheduler.max_attempts})"
+                    raise BuildFailed(_attempts_message(instance, outcome)) from None
+            cluster = poll(inventory)  # claims of racing boots and of our own siblings are visible in it
+            owned.append(cluster)
+            host, limits = _reschedule(cluster, request, failed_hosts, outcome)
+        raise NoValidHost(_attempts_message(instance, outcome))
+    finally:
+        for fresh in owned:
+            fresh.close()
 
 
 def _reschedule(
-    cluster: Cluster, request: BootRequest, instance: InstanceInfo, failed_hosts: list[str], outcome: BootOutcome
-) -> str | None:
-    """Poll afresh (claims of racing boots and our own siblings are visible) and pick again."""
-    fresh = poll(cluster.inventory)
-    cluster.close()
-    cluster.states, cluster.reports, cluster.drivers = fresh.states, fresh.reports, fresh.drivers
+    cluster: Cluster, request: BootRequest, failed_hosts: list[str], outcome: BootOutcome
+) -> tuple[str | None, dict[str, float]]:
+    """Pick again for one instance, the hosts that failed it excluded (RetryFilter)."""
     one = BootRequest(**{**request.__dict__, "min_count": 1, "max_count": 1})
     spec = request_spec(cluster.inventory, one, cluster)
     spec.retry_hosts = list(failed_hosts)

@@ -7,6 +7,7 @@ import os
 import secrets
 import shlex
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -44,6 +45,9 @@ class SSHConnection:
         self._tunnel: LibvirtTunnel | None = None
         self._shell: RemoteShell | None = None
         self._free_fds = list(range(9, 2, -1))
+        # One remote shell runs one command at a time: a thread blocked in `flock` inside it would stop
+        # the holder's unlock from ever running, so in-process contention is settled here first.
+        self._path_locks: dict[str, threading.Lock] = {}
         known_hosts = os.path.expanduser(host.known_hosts)
         try:
             self._client.load_host_keys(known_hosts)
@@ -136,6 +140,10 @@ class SSHConnection:
         If this process dies, the SSH connection drops, the shell exits and the lock is released:
         a lock never outlives its holder.
         """
+        with self._path_locks.setdefault(path, threading.Lock()):  # threads of this process take turns first
+            yield from self._flock(path, timeout)
+
+    def _flock(self, path: str, timeout: float) -> Iterator[None]:
         shell, q = self._remote_shell(), shlex.quote
         fd = self._free_fds.pop()  # sh redirections take single-digit descriptors: 3..9
         try:
