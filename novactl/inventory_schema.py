@@ -4,7 +4,9 @@ from typing import Any
 
 HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
-ABS_PATH = r"^/([A-Za-z0-9._+-]+/?)*$"  # no "..", no shell metacharacters: host paths stay confined
+# Segments of safe characters, none "." or "..", no shell metacharacters: host paths stay confined. Each
+# segment ends at "/" or the end, so the match never backtracks (a nested "(x+/?)*" takes exponential time).
+ABS_PATH = r"^/(?:(?!\.\.?(?:/|$))[A-Za-z0-9._+-]+(?:/|$))*$"
 UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 BRIDGE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$"  # Linux IFNAMSIZ is 16 with the NUL
 
