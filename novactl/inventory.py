@@ -118,8 +118,9 @@ def build_inventory(data: dict, marks: dict, path: str, source_dir: Path) -> Inv
 
 
 def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader checks every character here: control characters raise
         node = loader.get_single_node()
         marks: dict[Path_, tuple[int, int]] = {}
         data = None if node is None else _construct(loader, node, (), marks, path)
@@ -127,10 +128,15 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, tuple[int, int]]]
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise InventoryError(f"{path}:{line}:{col}: invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:  # unmarked, and its str() spans two lines
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - text.rfind("\n", 0, exc.position)
+        raise InventoryError(f"{path}:{line}:{col}: invalid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}") from None
     except yaml.YAMLError as exc:
         raise InventoryError(f"{path}: invalid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, marks
 
 
