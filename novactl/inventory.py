@@ -147,8 +147,12 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, where: Path_, marks: di
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
-            if key in result:
-                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            try:
+                duplicate = key in result
+            except TypeError:  # `? [a]`, `{[a]: 1}`: YAML allows any node as a key, a dict does not
+                raise InventoryError(f"{path}:{line}:{col}: unhashable key: a {type(key).__name__} cannot be a mapping key") from None
+            if duplicate:
                 raise InventoryError(f"{path}:{line}:{col}: duplicate key {key!r}")
             marks[(*where, key, "<key>")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = _construct(loader, value_node, (*where, key), marks, path)
