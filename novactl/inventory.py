@@ -122,8 +122,8 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, tuple[int, int]]]
     try:
         loader = yaml.SafeLoader(text)  # the reader checks every character here: control characters raise
         node = loader.get_single_node()
-        marks: dict[Path_, tuple[int, int]] = {}
-        data = None if node is None else _construct(loader, node, (), marks, path)
+        builder = _Builder(loader, path)
+        data = None if node is None else builder.build(node, ())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -137,29 +137,75 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, tuple[int, int]]]
     finally:
         if loader is not None:
             loader.dispose()
-    return data, marks
+    return data, builder.marks
 
 
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, where: Path_, marks: dict, path: str) -> Any:
-    marks[where] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # YAML merge keys (<<), as safe_load does
+class _Builder:
+    """Builds from the node tree what safe_load would, recording each value's position in `marks`.
+
+    A node reached through several aliases is built once and its value shared, as safe_load does, so
+    "billion laughs" aliases cost nothing to load. `size` still counts the values the data expands to,
+    and a document past MAX_VALUES is refused: consumers such as JSON output walk the expansion.
+    """
+
+    MAX_VALUES = 100_000  # a large cluster's inventory has a few thousand
+
+    def __init__(self, loader: yaml.SafeLoader, path: str):
+        self.loader = loader
+        self.path = path
+        self.marks: dict[Path_, tuple[int, int]] = {}
+        self.size = 0
+        self._built: dict[int, tuple[Any, int]] = {}  # id(node) -> its value and the size it expands to
+        self._building: set[int] = set()  # a node met again while still being built contains itself
+
+    def build(self, node: yaml.Node, where: Path_) -> Any:
+        self.marks[where] = _line_col(node)
+        if id(node) in self._built:
+            value, size = self._built[id(node)]
+            self._grow(size, node)
+            return value
+        if id(node) in self._building:
+            raise self._error(node, "recursive alias: the node contains itself")
+        self._building.add(id(node))
+        size_before = self.size
+        self._grow(1, node)
+        if isinstance(node, yaml.MappingNode):
+            value: Any = self._mapping(node, where)
+        elif isinstance(node, yaml.SequenceNode):
+            value = [self.build(item, (*where, i)) for i, item in enumerate(node.value)]
+        else:
+            value = self.loader.construct_object(node, deep=True)
+        self._building.remove(id(node))
+        self._built[id(node)] = (value, self.size - size_before)
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, where: Path_) -> dict:
+        self.loader.flatten_mapping(node)  # YAML merge keys (<<), as safe_load does
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            key = self.loader.construct_object(key_node, deep=True)
             try:
                 duplicate = key in result
             except TypeError:  # `? [a]`, `{[a]: 1}`: YAML allows any node as a key, a dict does not
-                raise InventoryError(f"{path}:{line}:{col}: unhashable key: a {type(key).__name__} cannot be a mapping key") from None
+                raise self._error(key_node, f"unhashable key: a {type(key).__name__} cannot be a mapping key") from None
             if duplicate:
-                raise InventoryError(f"{path}:{line}:{col}: duplicate key {key!r}")
-            marks[(*where, key, "<key>")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _construct(loader, value_node, (*where, key), marks, path)
+                raise self._error(key_node, f"duplicate key {key!r}")
+            self.marks[(*where, key, "<key>")] = _line_col(key_node)
+            result[key] = self.build(value_node, (*where, key))
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, item, (*where, i), marks, path) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+
+    def _grow(self, count: int, node: yaml.Node) -> None:
+        self.size += count
+        if self.size > self.MAX_VALUES:
+            raise self._error(node, f"the document expands to more than {self.MAX_VALUES:,} values (aliases of aliases?)")
+
+    def _error(self, node: yaml.Node, message: str) -> InventoryError:
+        line, col = _line_col(node)
+        return InventoryError(f"{self.path}:{line}:{col}: {message}")
+
+
+def _line_col(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 def _position(marks: dict, where: Path_) -> tuple[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -601,9 +602,34 @@ def test_unhashable_mapping_key_is_an_inventory_error(text, expected):
     assert error(text) == expected
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError, reason="BUG: _construct follows a recursive alias forever: RecursionError")
-def test_recursive_alias_is_an_inventory_error():
-    assert error("hosts: &h [*h]\n").startswith("inv.yaml:")
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hosts: &h [*h]\n", "inv.yaml:1:8: recursive alias: the node contains itself"),
+        ("hosts:\n  - &h {name: a, driver: fake, capabilities: {x: [*h]}}\n", "inv.yaml:2:5: recursive alias: the node contains itself"),
+    ],
+)
+def test_recursive_alias_is_an_inventory_error(text, expected):
+    assert error(text) == expected
+
+
+def billion_laughs(levels: int) -> str:
+    """A host's capabilities holding `levels` lists of nine aliases each: 9**levels strings from a few lines."""
+    anchors = "".join(f"      l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, levels + 1))
+    return f"hosts:\n  - name: a\n    driver: fake\n    capabilities:\n      l0: &l0 lol\n{anchors}      all: *l{levels}\n"
+
+
+def test_aliases_share_their_value_so_a_few_levels_load_quickly():
+    (host,) = parse(billion_laughs(4)).hosts
+    assert host.capabilities["all"] is host.capabilities["l4"]  # built once, as safe_load does
+    assert host.capabilities["all"][8][8][8][8] == "lol"
+
+
+def test_billion_laughs_is_refused_without_expanding_it():
+    started = time.monotonic()
+    message = error(billion_laughs(9))
+    assert time.monotonic() - started < 1  # 9**9 values if expanded; 6 levels took 2.7 s before sharing
+    assert message == "inv.yaml:10:11: the document expands to more than 100,000 values (aliases of aliases?)"
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\ufffe"])
