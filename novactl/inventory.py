@@ -30,7 +30,11 @@ from novactl.models import (
 )
 
 BUILTIN = "<built-in default>"
-Path_ = tuple  # a position inside the document: keys and list indexes, "<key>" for a key itself
+MERGE_TAG = "tag:yaml.org,2002:merge"  # `<<`
+VALUE_TAG = "tag:yaml.org,2002:value"  # `=`
+# A position inside the document: keys and list indexes, "<key>" for a key itself, "<merge>" for a merged
+# (<<) mapping; merged keys have no position of their own, so errors in them point at the merging mapping.
+Path_ = tuple
 
 _PATTERN_WORDS = {
     HOSTNAME: "a valid host name",
@@ -180,9 +184,16 @@ class _Builder:
         return value
 
     def _mapping(self, node: yaml.MappingNode, where: Path_) -> dict:
-        self.loader.flatten_mapping(node)  # YAML merge keys (<<), as safe_load does
+        # Only the node's own keys can be duplicates; they win over merged (<<) ones, as in safe_load.
+        merged: dict[Any, Any] = {}
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                for source in self._merge_sources(value_node):
+                    merged.update(self.build(source, (*where, "<merge>")))
+                continue
+            if key_node.tag == VALUE_TAG:  # a bare `=` key, a plain string to safe_load (flatten_mapping)
+                key_node.tag = "tag:yaml.org,2002:str"
             key = self.loader.construct_object(key_node, deep=True)
             try:
                 duplicate = key in result
@@ -192,7 +203,16 @@ class _Builder:
                 raise self._error(key_node, f"duplicate key {key!r}")
             self.marks[(*where, key, "<key>")] = _line_col(key_node)
             result[key] = self.build(value_node, (*where, key))
-        return result
+        return {**merged, **result} if merged else result
+
+    @staticmethod
+    def _merge_sources(node: yaml.Node) -> list[yaml.MappingNode]:
+        """`<<: *a` or `<<: [*a, *b]`, in the order to apply them: of several, the first one wins."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise yaml.constructor.ConstructorError(None, None, "expected a mapping or list of mappings for merging", source.start_mark)
+        return sources[::-1]
 
     def _grow(self, count: int, node: yaml.Node) -> None:
         self.size += count

@@ -182,11 +182,6 @@ def test_yaml_anchors_and_merge_keys():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InventoryError,
-    reason="BUG: _construct calls a key given after a merge (<<) a duplicate; safe_load lets it override",
-)
 def test_yaml_merge_key_then_override_as_in_safe_load():
     inv = parse(
         """\
@@ -196,6 +191,29 @@ def test_yaml_merge_key_then_override_as_in_safe_load():
         """
     )
     assert [(h.name, h.address, h.ssh_port) for h in inv.hosts] == [("kvm1", "10.0.0.1", 2200), ("kvm2", "10.0.0.1", 2200)]
+
+
+def test_yaml_merge_of_several_mappings_first_wins_and_own_keys_win_over_all():
+    inv = parse(
+        """\
+        defaults: {ssh_port: 2200}
+        hosts:
+          - &a {name: a, driver: fake, zone: az1, ssh_port: 1}
+          - &b {name: b, driver: fake, zone: az2, ssh_user: ops}
+          - {<<: [*a, *b], name: c, ssh_port: 3}
+        """
+    )
+    c = inv.hosts[2]
+    assert (c.name, c.zone, c.ssh_port, c.ssh_user) == ("c", "az1", 3, "ops")
+
+
+def test_yaml_own_key_twice_after_a_merge_is_still_a_duplicate():
+    text = """\
+        hosts:
+          - &base {name: kvm1, address: 10.0.0.1}
+          - {<<: *base, name: kvm2, name: kvm3}
+        """
+    assert error(text) == "inv.yaml:3:29: duplicate key 'name'"
 
 
 # -- the built-in default and the lookup order -------------------------------------------------------
@@ -475,6 +493,7 @@ def test_duplicate_top_level_yaml_key():
         ("hosts: !!python/object:os.system x\n", "inv.yaml:1:8: invalid YAML: could not determine a constructor for the tag"),
         (ONE_FAKE_HOST + "---\nhosts: []\n", "inv.yaml:3:1: invalid YAML: but found another document"),
         ("hosts: *nowhere\n", "inv.yaml:1:8: invalid YAML: found undefined alias 'nowhere'"),
+        ("hosts: [{<<: [{a: 1}, 2]}]\n", "inv.yaml:1:23: invalid YAML: expected a mapping or list of mappings for merging"),
     ],
 )
 def test_invalid_yaml_syntax(text, expected):
