@@ -70,9 +70,14 @@ def load_inventory(path: str | None) -> Inventory:
     if path is None:
         return builtin_inventory()
     try:
-        text = Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise InventoryError(f"{path}: cannot read inventory: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")  # YAML's own encoding; not the locale's, which varies between machines
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InventoryError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})") from None
     return parse_inventory(text, path)
 
 

@@ -565,13 +565,12 @@ def test_unreadable_directory(tmp_path):
     assert str(raised.value) == f"{tmp_path}: cannot read inventory: Is a directory"
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError, reason="BUG: load_inventory lets UnicodeDecodeError escape for a non-UTF-8 file")
 def test_unreadable_not_utf8(tmp_path):
     path = tmp_path / "latin1.yaml"
     path.write_bytes("hosts:\n  - {name: caf\xe9, driver: fake}\n".encode("latin-1"))
     with pytest.raises(InventoryError) as raised:
         load_inventory(str(path))
-    assert str(raised.value).startswith(f"{path}:")
+    assert str(raised.value) == f"{path}: not UTF-8 text (byte 0xe9 on line 2)"
 
 
 def test_several_errors_one_line_each_in_file_order():
