@@ -313,9 +313,12 @@ def _check_unique(data: dict, marks: dict, path: str) -> None:
         for key in ("name", "id"):
             seen: dict[Any, int] = {}
             for i, item in enumerate(data.get(section, [])):
-                if key not in item:
+                if section == "flavors" and key == "id":
+                    value = str(item.get("id", item["name"]))  # an id defaults to the name (see _flavor)
+                elif key in item:
+                    value = str(item[key])
+                else:
                     continue
-                value = str(item[key])
                 if value in seen:
                     first = _position(marks, (section, seen[value], key))[0]
                     raise InventoryError(

@@ -437,10 +437,14 @@ def test_duplicate_flavor_id_integer_and_string():
     assert error(text) == "inv.yaml:5:10: duplicate flavor id '1' (first at line 4)"
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason="BUG: _check_unique ignores a flavor's implicit id (its name)")
 def test_duplicate_flavor_id_implicit_from_name():
     text = ONE_FAKE_HOST + "flavors:\n  - {name: a, ram: 1, disk: 1, vcpus: 1}\n  - {id: a, name: b, ram: 1, disk: 1, vcpus: 1}\n"
-    assert error(text).startswith("inv.yaml:5:")
+    assert error(text) == "inv.yaml:5:10: duplicate flavor id 'a' (first at line 4)"
+
+
+def test_duplicate_flavor_id_explicit_then_implicit():
+    text = ONE_FAKE_HOST + "flavors:\n  - {id: b, name: a, ram: 1, disk: 1, vcpus: 1}\n  - {name: b, ram: 1, disk: 1, vcpus: 1}\n"
+    assert error(text) == "inv.yaml:5:5: duplicate flavor id 'b' (first at line 4)"
 
 
 def test_duplicate_image_id():
