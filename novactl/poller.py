@@ -58,7 +58,7 @@ def poll(inventory: Inventory, only: list[str] | None = None) -> Cluster:
         return cluster
     with ThreadPoolExecutor(max_workers=min(len(hosts), 64), thread_name_prefix="poll") as pool:
         outcomes = list(pool.map(lambda host: _poll_one(host, inventory), hosts))
-    for index, (host, driver, report_or_error) in enumerate(outcomes, start=1):
+    for host, driver, report_or_error in outcomes:
         cluster.drivers[host.name] = driver
         if isinstance(report_or_error, HostReport):
             cluster.reports[host.name] = report_or_error
@@ -66,7 +66,7 @@ def poll(inventory: Inventory, only: list[str] | None = None) -> Cluster:
         else:
             state = HostState(host=host.name, zone=host.zone, up=False, down_reason=report_or_error, host_ip=host.address)
             LOG.info("Compute host %s is down: %s", host.name, report_or_error)
-        state.service_id = index
+        state.service_id = inventory.hosts.index(host) + 1  # stable across polls of any subset, as Nova's service ids
         state.updated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         cluster.states[host.name] = state
     return cluster
