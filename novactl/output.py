@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any
 
 from novactl.errors import UsageError
@@ -77,7 +78,7 @@ def _render_listing(listing: Listing, fmt: str, columns: tuple[str, ...], sort_c
 
 
 def table(columns: list[str], rows: list[list[Any]]) -> str:
-    cells = [[_text(v) for v in row] for row in rows]
+    cells = [line for row in rows for line in _row_lines(row)]
     if not cells:  # tabulate draws no box for an empty body; Nova still prints the header box
         cells = []
         width = [len(c) for c in columns]
@@ -101,6 +102,13 @@ def table(columns: list[str], rows: list[list[Any]]) -> str:
         with_header_hide=None,
     )
     return tabulate.tabulate(cells, headers=columns, tablefmt=nova_table, stralign="left", numalign="left", disable_numparse=True)
+
+
+def _row_lines(row: list[Any]) -> list[list[str]]:
+    """A row as the table lines it takes: a multi-line cell goes on below, inside the same box row, as
+    prettytable draws it (tabulate folds lines only for its named formats, not a custom TableFormat)."""
+    cell_lines = [_text(v).splitlines() or [""] for v in row]
+    return [list(line) for line in zip_longest(*cell_lines, fillvalue="")]
 
 
 def _column_index(columns: list[str], name: str) -> int:

@@ -54,10 +54,15 @@ def test_table_keeps_numeric_looking_strings_as_text():
     assert table(["v"], [["1.10"], ["007"], ["1e3"]]) == "+------+\n| v    |\n+------+\n| 1.10 |\n| 007  |\n| 1e3  |\n+------+"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a cell with a newline breaks the box (prettytable keeps it inside)")
 def test_multi_line_cell_stays_inside_the_box():
     assert render(Listing(["Host", "Reason"], [["a", "disk\nfull"]])) == (
         "+------+--------+\n| Host | Reason |\n+------+--------+\n| a    | disk   |\n|      | full   |\n+------+--------+"
+    )
+
+
+def test_multi_line_cells_in_several_columns_and_rows():
+    assert table(["A", "B"], [["x\r\ny\nz", "1\n\n2"], ["", "w"]]) == (
+        "+---+---+\n| A | B |\n+---+---+\n| x | 1 |\n| y |   |\n| z | 2 |\n|   | w |\n+---+---+"
     )
 
 
