@@ -8,6 +8,7 @@ references between sections) follow, with positions too.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 from dataclasses import fields
@@ -95,12 +96,24 @@ def parse_inventory(text: str, path: str) -> Inventory:
     if data is None:
         data = {}
     errors = sorted(
-        jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
+        _Validator(SCHEMA).iter_errors(data),
         key=lambda e: _position(marks, _error_path(e)),
     )
     if errors:
         raise InventoryError("\n".join(_located(path, marks, _error_path(e), _describe(e)) for e in errors[:10]))
     return build_inventory(data, marks, path, Path(path).resolve().parent)
+
+
+def _is_finite_number(checker: jsonschema.TypeChecker, instance: Any) -> bool:
+    # YAML's .nan and .inf are floats, and compare false with any minimum or maximum: a ratio, timeout
+    # or multiplier of nan would pass every bound, so here a "number" is a finite one.
+    number = jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "number")
+    return number and (not isinstance(instance, float) or math.isfinite(instance))  # ints are exact, however large
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _is_finite_number)
+)
 
 
 def build_inventory(data: dict, marks: dict, path: str, source_dir: Path) -> Inventory:

@@ -13,6 +13,7 @@ BRIDGE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$"  # Linux IFNAMSIZ is 16 with the N
 _str = {"type": "string"}
 _int = {"type": "integer", "minimum": 0}
 _pos_int = {"type": "integer", "minimum": 1}
+# "number" means a finite one: inventory.py validates with a type checker that refuses .nan and .inf.
 _ratio = {"type": "number", "exclusiveMinimum": 0}
 _number = {"type": "number"}
 _bool = {"type": "boolean"}

@@ -375,6 +375,24 @@ def test_other_schema_violations(text, expected):
     assert error(text) == expected
 
 
+@pytest.mark.parametrize(("value", "number"), [(".nan", "nan"), (".NaN", "nan"), (".inf", "inf"), ("-.inf", "-inf")])
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("scheduler:\n  ram_allocation_ratio: {}\n", "2:25: scheduler.ram_allocation_ratio"),
+        ("scheduler:\n  cpu_weight_multiplier: {}\n", "2:26: scheduler.cpu_weight_multiplier"),
+        ("defaults:\n  connect_timeout: {}\n", "2:20: defaults.connect_timeout"),
+    ],
+)
+def test_non_finite_numbers_are_rejected(text, where, value, number):
+    assert error(text.format(value) + ONE_FAKE_HOST) == f"inv.yaml:{where}: expected number, got float {number}"
+
+
+def test_large_integers_are_numbers():
+    inv = parse(f"{ONE_FAKE_HOST}scheduler:\n  ram_weight_multiplier: {10**400}\n")
+    assert inv.scheduler.ram_weight_multiplier == 10**400
+
+
 @pytest.mark.parametrize("name", ["a;rm -rf /", "$(x)", "`id`", "a b", "-rf", "../etc", "a" * 64])
 def test_hostile_host_name(name):
     text = f"hosts:\n  - name: {yaml.safe_dump(name).splitlines()[0]}\n    driver: fake\n"
