@@ -118,6 +118,7 @@ _Validator = jsonschema.validators.extend(
 
 def build_inventory(data: dict, marks: dict, path: str, source_dir: Path) -> Inventory:
     _check_unique(data, marks, path)
+    _check_scheduler(data, marks, path)
     defaults = data.get("defaults", {})
     hosts = [_host(h, defaults, source_dir, marks, path, i) for i, h in enumerate(data.get("hosts", []))]
     if not hosts:
@@ -338,6 +339,22 @@ def _check_unique(data: dict, marks: dict, path: str) -> None:
                         _located(path, marks, (section, i, key), f"duplicate {section[:-1]} {key} {value!r} (first at line {first})")
                     )
                 seen[value] = i
+
+
+def _check_scheduler(data: dict, marks: dict, path: str) -> None:
+    """Filter and weigher names must be registered: a typo fails at load, with its line, not at boot."""
+    scheduler = data.get("scheduler", {})
+    if "filters" not in scheduler and "weighers" not in scheduler:
+        return  # the defaults (models.py) are registered names
+    # Imported here: the registries import every filter and weigher, which `novactl --help` need not pay for.
+    from novactl.scheduler.filters import FILTERS
+    from novactl.scheduler.weights import WEIGHERS
+
+    for key, kind, known in (("filters", "filter", FILTERS), ("weighers", "weigher", WEIGHERS)):
+        for i, name in enumerate(scheduler.get(key, [])):
+            if name not in known:
+                message = f"unknown {kind} {name!r} (known: {', '.join(known)})"
+                raise InventoryError(_located(path, marks, ("scheduler", key, i), message))
 
 
 def _check_references(inventory: Inventory, data: dict, marks: dict, path: str) -> None:

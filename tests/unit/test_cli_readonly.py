@@ -447,6 +447,20 @@ def _novactl(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
+def test_unknown_scheduler_filter_is_a_usage_error(write_inventory, run_main):
+    path = write_inventory("hosts:\n  - {name: a, driver: fake}\nscheduler:\n  filters: [RamFilter, NoSuchFilter]\n")
+    run = run_main("-i", str(path), "hypervisor-list")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr.startswith(f"ERROR: {path}:4:24: unknown filter 'NoSuchFilter' (known: RetryFilter, ")
+
+
+def test_help_does_not_import_the_scheduler_registries():
+    code = "import sys\nfrom novactl.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+    code += "print(sorted(m for m in sys.modules if m.startswith(('novactl.scheduler', 'jsonschema'))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 def test_installed_command_malformed_inventory_no_traceback(write_inventory, tmp_path):
     path = write_inventory(MALFORMED)
     done = _novactl("-i", "inventory.yaml", "hypervisor-list", cwd=tmp_path)

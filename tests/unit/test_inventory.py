@@ -16,6 +16,8 @@ from novactl.errors import InventoryError
 from novactl.inventory import CLASSIC_FLAVORS, builtin_inventory, find_inventory, load_inventory, parse_inventory
 from novactl.inventory_schema import SCHEMA
 from novactl.models import Flavor, HostConfig, Image, Inventory, Network, SchedulerConfig, ServerGroupDef
+from novactl.scheduler.filters import FILTERS
+from novactl.scheduler.weights import WEIGHERS
 
 REPO = Path(__file__).resolve().parents[2]
 HOST_KEYS = ", ".join(sorted(SCHEMA["properties"]["hosts"]["items"]["properties"]))
@@ -520,6 +522,24 @@ def test_duplicate_top_level_yaml_key():
 )
 def test_invalid_yaml_syntax(text, expected):
     assert error(text).startswith(expected)
+
+
+def test_unknown_scheduler_filter():
+    known = ", ".join(FILTERS)
+    text = ONE_FAKE_HOST + "scheduler:\n  filters: [RamFilter, RAMFilter]\n"
+    assert error(text) == f"inv.yaml:4:24: unknown filter 'RAMFilter' (known: {known})"
+
+
+def test_unknown_scheduler_weigher():
+    known = ", ".join(WEIGHERS)
+    text = ONE_FAKE_HOST + "scheduler:\n  weighers:\n    - RAMWeigher\n    - RamWeigher\n"
+    assert error(text) == f"inv.yaml:6:7: unknown weigher 'RamWeigher' (known: {known})"
+
+
+def test_every_registered_filter_and_weigher_is_accepted():
+    text = f"{ONE_FAKE_HOST}scheduler:\n  filters: [{', '.join(FILTERS)}]\n  weighers: [{', '.join(WEIGHERS)}]\n"
+    inv = parse(text)
+    assert (inv.scheduler.filters, inv.scheduler.weighers) == (list(FILTERS), list(WEIGHERS))
 
 
 def test_fake_instance_with_unknown_flavor():
