@@ -2,13 +2,15 @@
 
 from typing import Any
 
-HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
-SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
+# Patterns end in \Z, not $: in Python's re, which jsonschema uses, $ also matches before a final newline,
+# so "a\n" passed as a host name and "/srv\n" as a path.
+HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
+SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z"
 # Segments of safe characters, none "." or "..", no shell metacharacters: host paths stay confined. Each
 # segment ends at "/" or the end, so the match never backtracks (a nested "(x+/?)*" takes exponential time).
-ABS_PATH = r"^/(?:(?!\.\.?(?:/|$))[A-Za-z0-9._+-]+(?:/|$))*$"
-UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-BRIDGE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$"  # Linux IFNAMSIZ is 16 with the NUL
+ABS_PATH = r"^/(?:(?!\.\.?(?:/|\Z))[A-Za-z0-9._+-]+(?:/|\Z))*\Z"
+UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
+BRIDGE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}\Z"  # Linux IFNAMSIZ is 16 with the NUL
 
 _str = {"type": "string"}
 _int = {"type": "integer", "minimum": 0}
@@ -21,15 +23,15 @@ _str_list = {"type": "array", "items": _str}
 
 # Settings a host inherits from `defaults` and may override one by one.
 HOST_SETTINGS: dict[str, Any] = {
-    "ssh_user": {"type": "string", "pattern": r"^[a-z_][a-z0-9_-]{0,31}$"},
+    "ssh_user": {"type": "string", "pattern": r"^[a-z_][a-z0-9_-]{0,31}\Z"},
     "ssh_port": {"type": "integer", "minimum": 1, "maximum": 65535},
     "ssh_key": _str,
     "known_hosts": _str,
     "connect_timeout": _ratio,
     "instances_path": {"type": "string", "pattern": ABS_PATH},
     "state_path": {"type": "string", "pattern": ABS_PATH},
-    "base_dir_name": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9._-]*$"},
-    "libvirt_uri": {"type": "string", "pattern": r"^[a-z0-9+]+://[^\s'\"]*$"},
+    "base_dir_name": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9._-]*\Z"},
+    "libvirt_uri": {"type": "string", "pattern": r"^[a-z0-9+]+://[^\s'\"]*\Z"},
     "bridge": {"type": "string", "pattern": BRIDGE},
     "force_raw_images": _bool,
     "cpu_mode": {"enum": ["none", "host-model", "host-passthrough"]},
@@ -119,7 +121,7 @@ SCHEMA: dict[str, Any] = {
                 "required": ["name"],
                 "properties": {
                     "name": {"type": "string", "pattern": HOSTNAME, "maxLength": 253},
-                    "address": {"type": "string", "pattern": r"^[A-Za-z0-9.:_-]+$"},
+                    "address": {"type": "string", "pattern": r"^[A-Za-z0-9.:_-]+\Z"},
                     "zone": {"type": "string", "pattern": SAFE_NAME},
                     "driver": {"enum": ["libvirt", "fake"]},
                     "transport": {"enum": ["ssh", "local"]},
@@ -163,7 +165,7 @@ SCHEMA: dict[str, Any] = {
                     "name": {"type": "string", "pattern": SAFE_NAME},
                     "file": _str,
                     "disk_format": {"enum": ["qcow2", "raw"]},
-                    "checksum": {"type": "string", "pattern": r"^([0-9a-f]{32}|sha256:[0-9a-f]{64})$"},
+                    "checksum": {"type": "string", "pattern": r"^([0-9a-f]{32}|sha256:[0-9a-f]{64})\Z"},
                     "min_ram": _int,
                     "min_disk": _int,
                     "properties": {"type": "object"},

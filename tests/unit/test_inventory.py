@@ -434,6 +434,20 @@ def test_long_host_path_with_a_bad_character_is_rejected_at_once():
     assert error(f"defaults:\n  state_path: {value}\n{ONE_FAKE_HOST}").startswith("inv.yaml:2:15: defaults.state_path: ")
 
 
+@pytest.mark.parametrize(
+    ("item", "subject", "words"),
+    [
+        ('{name: "a\\n"}', "name: 'a\\n'", "a valid host name"),
+        ('{name: a, zone: "az1\\n"}', "zone: 'az1\\n'", "a safe name (letters, digits, '.', '_', '-'; at most 63 characters)"),
+        ('{name: a, instances_path: "/srv\\n"}', "instances_path: '/srv\\n'", "an absolute path without '..' or special characters"),
+        ('{name: a, bridge: "br0\\n"}', "bridge: 'br0\\n'", "a valid interface name (at most 15 characters)"),
+    ],
+)
+def test_trailing_newline_does_not_pass_a_pattern(item, subject, words):
+    # Python's `$` matches before a final newline, hence the patterns' \Z.
+    assert error(f"hosts:\n  - {item}\n").endswith(f": hosts[0].{subject} is not {words}")
+
+
 def test_duplicate_host_name():
     text = """\
         hosts:
