@@ -46,7 +46,11 @@ ALLOWED_STATES = {
 class Outcome:
     instance: InstanceInfo
     result: str  # what happened, or "ERROR: why"
-    failed: bool = False
+    exit_code: int = 0  # the error's (errors.py) when this instance failed
+
+    @property
+    def failed(self) -> bool:
+        return self.exit_code != 0
 
 
 def find(cluster: Cluster, name_or_id: str) -> InstanceInfo:
@@ -103,7 +107,7 @@ def _attempt(instance: InstanceInfo, action: Callable[[], str]) -> Outcome:
         return Outcome(instance, action())
     except NovactlError as exc:
         LOG.error("[instance: %s] %s", instance.uuid, exc)
-        return Outcome(instance, f"ERROR: {exc}", failed=True)
+        return Outcome(instance, f"ERROR: {exc}", exc.exit_code)
 
 
 def console_log(inventory: Inventory, name: str, length: int | None) -> str:
@@ -169,10 +173,11 @@ def append_image(path: Path, entry: dict) -> bool:
     if not isinstance(root, yaml.MappingNode) or root.flow_style:
         return False
     images = next((value for key, value in root.value if key.value == "images"), None)
-    lines = text.splitlines(keepends=True)
+    body = text if text.endswith("\n") else text + "\n"  # the only change to what the user wrote
+    lines = body.splitlines(keepends=True)
     item = yaml.safe_dump([entry], sort_keys=False, default_flow_style=False)
     if images is None:
-        new = text + ("" if text.endswith("\n") else "\n") + "images:\n" + _indent(item, 2)
+        new = body + "images:\n" + _indent(item, 2)
     elif isinstance(images, yaml.SequenceNode) and not images.flow_style and images.value:
         last = images.value[-1].end_mark
         at = last.line + (1 if last.column else 0)

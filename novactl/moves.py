@@ -54,9 +54,10 @@ def select_target(
     """Schedule a move of `instance` with `flavor`: to `host` if given (it must still pass the
     filters), on its own host if `same_host` and it fits there, else anywhere but its own host."""
     scheduler = Scheduler(cluster.inventory.scheduler)
+    known = {i.id: i for i in cluster.inventory.images}
     spec = RequestSpec(
         flavor=flavor,
-        image=cluster.inventory.image(instance.image_id),
+        image=known.get(instance.image_id),  # gone from the inventory: the move itself will say so
         instance_group=_group(cluster, instance, planned or {}),
         instance_uuid=instance.uuid,
     )
@@ -250,6 +251,7 @@ class Step:
     action: str  # live-migration | migrate | "-" (cannot move)
     target: Target | None
     problem: str = ""
+    exit_code: int = 0  # of the problem
 
 
 def evacuate(inventory: Inventory, host: str, dry_run: bool, timeout: float) -> list[tuple[Step, Outcome | None]]:
@@ -275,7 +277,7 @@ def _plan(cluster: Cluster, host: str) -> list[Step]:
             check_state(action, instance, {"active", "paused", "stopped"})
             target = select_target(cluster, instance, instance.flavor, planned=planned)
         except NovactlError as exc:
-            steps.append(Step(instance, "-", None, str(exc)))
+            steps.append(Step(instance, "-", None, str(exc), exc.exit_code))
             continue
         planned[instance.uuid] = target.host
         steps.append(Step(instance, action, target))
@@ -285,7 +287,7 @@ def _plan(cluster: Cluster, host: str) -> list[Step]:
 def _execute(cluster: Cluster, step: Step, timeout: float) -> Outcome:
     instance, target = step.instance, step.target
     if target is None:
-        return Outcome(instance, f"ERROR: {step.problem}", failed=True)
+        return Outcome(instance, f"ERROR: {step.problem}", step.exit_code)
     try:
         if step.action == "live-migration":
             _, seconds = _live(cluster, instance, target)
@@ -294,4 +296,4 @@ def _execute(cluster: Cluster, step: Step, timeout: float) -> Outcome:
         _confirm(cluster, moved)
         return Outcome(instance, f"migrated to {target.host} (confirmed)")
     except NovactlError as exc:
-        return Outcome(instance, f"ERROR: {exc}", failed=True)
+        return Outcome(instance, f"ERROR: {exc}", exc.exit_code)

@@ -6,7 +6,6 @@ import click
 
 from novactl.commands.common import App, pass_app, with_output
 from novactl.commands.servers import show_fields
-from novactl.errors import EXIT_FAILED
 from novactl.output import Listing, ShowOne
 
 RESULT_COLUMNS = ["ID", "Name", "Host", "Result"]
@@ -16,7 +15,11 @@ WAIT_HELP = "Return once the instance reached its new state (always: novactl has
 
 def _outcomes(outcomes: list) -> Listing:
     rows = [[o.instance.uuid, o.instance.name, o.instance.host, o.result] for o in outcomes]
-    return Listing(RESULT_COLUMNS, rows, exit_code=EXIT_FAILED if any(o.failed for o in outcomes) else 0)
+    return Listing(RESULT_COLUMNS, rows, exit_code=_first_failure([o.exit_code for o in outcomes]))
+
+
+def _first_failure(codes: list[int]) -> int:
+    return next((code for code in codes if code), 0)
 
 
 def _power_command(verb: str, doc: str, timeout: bool = False, hard: bool = False) -> click.Command:
@@ -154,10 +157,10 @@ def evacuate(app: App, host: str, dry_run: bool, timeout: float) -> Listing:
     """Move every instance off HOST: running ones live, shut-off ones cold (confirmed at once)."""
     from novactl import moves
 
-    rows, failed = [], False
+    rows, codes = [], []
     for step, outcome in moves.evacuate(app.inventory, host, dry_run, timeout):
         target = step.target.host if step.target else "-"
         result = outcome.result if outcome else (f"ERROR: {step.problem}" if step.problem else "planned")
-        failed = failed or (outcome.failed if outcome else bool(step.problem))
+        codes.append(outcome.exit_code if outcome else step.exit_code)
         rows.append([step.instance.uuid, step.instance.name, step.action, target, result])
-    return Listing(["ID", "Name", "Action", "Target", "Result"], rows, exit_code=EXIT_FAILED if failed else 0)
+    return Listing(["ID", "Name", "Action", "Target", "Result"], rows, exit_code=_first_failure(codes))
