@@ -157,6 +157,8 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, tuple[int, int]]]
         raise InventoryError(f"{path}:{line}:{col}: invalid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}") from None
     except yaml.YAMLError as exc:
         raise InventoryError(f"{path}: invalid YAML: {exc}") from None
+    except RecursionError:  # PyYAML's composer, and _Builder, recurse once per level of nesting
+        raise InventoryError(f"{path}: invalid YAML: nested too deeply") from None
     finally:
         if loader is not None:
             loader.dispose()

@@ -687,6 +687,11 @@ def test_recursive_alias_is_an_inventory_error(text, expected):
     assert error(text) == expected
 
 
+@pytest.mark.parametrize("text", ["hosts: " + "[" * 5000 + "]" * 5000, "hosts: [{name: a, facts: " + "{x: " * 2000 + "}" * 2000 + "}]"])
+def test_deep_nesting_is_an_inventory_error(text):
+    assert error(text) == "inv.yaml: invalid YAML: nested too deeply"
+
+
 def billion_laughs(levels: int) -> str:
     """A host's capabilities holding `levels` lists of nine aliases each: 9**levels strings from a few lines."""
     anchors = "".join(f"      l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, levels + 1))
