@@ -9,6 +9,8 @@ others, and the command then exits 1.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -32,10 +34,10 @@ SAFE_IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 # The vm_states each verb accepts (nova/compute/api.py's @check_instance_state).
 ALLOWED_STATES = {
-    "stop": {"active", "paused", "suspended", "resized", "error"},
+    "stop": {"active", "error"},
     "start": {"stopped"},
-    "reboot": {"active", "paused", "suspended", "stopped", "error"},
-    "suspend": {"active", "paused"},
+    "reboot": {"active", "paused", "suspended", "stopped", "error"},  # soft: active only
+    "suspend": {"active"},
     "resume": {"suspended"},
     "pause": {"active"},
     "unpause": {"paused"},
@@ -94,8 +96,31 @@ def power(inventory: Inventory, names: list[str], verb: str, timeout: float = 60
         for instance in targets:
             check_state(verb, instance, allowed)
         for instance in targets:
-            outcomes.append(_attempt(instance, lambda i=instance: actions[verb](cluster.drivers[i.host], i)))
+            driver = cluster.drivers[instance.host]
+            outcome = _attempt(instance, lambda d=driver, i=instance: actions[verb](d, i))
+            if outcome.failed and verb == "reboot":
+                set_error(driver, instance, outcome.result)  # as Nova: a failed reboot leaves ERROR
+            elif not outcome.failed and instance.vm_state == "error":
+                _clear_error(driver, instance)
+            outcomes.append(outcome)
     return outcomes
+
+
+def set_error(driver: ComputeDriver, instance: InstanceInfo, message: str) -> None:
+    """vm_state ERROR with Nova's fault fields, kept in the domain's metadata (best effort)."""
+    instance.vm_state, instance.task_state = "error", None
+    instance.fault = {"code": 500, "message": message, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    try:
+        driver.save_state(instance)
+    except NovactlError as exc:
+        LOG.error("[instance: %s] could not record the error state: %s", instance.uuid, exc)
+
+
+def _clear_error(driver: ComputeDriver, instance: InstanceInfo) -> None:
+    """A verb that succeeded on an ERROR instance makes it usable again (Nova's hard reboot / stop)."""
+    instance.vm_state, instance.fault = "active", None  # vm_state() then follows the power state
+    with contextlib.suppress(NovactlError):
+        driver.save_state(instance)
 
 
 def _done(_nothing: None, text: str) -> str:

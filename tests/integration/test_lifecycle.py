@@ -216,10 +216,10 @@ def test_live_migration_keeps_the_guest_running(lab: Lab, inventory: Path) -> No
     wait_for_marker(lab, h1, uuid)
     before = ebx(lab, h1, domain)
     started = time.monotonic()
-    done = novactl(inventory, "live-migration", "lm", h2, "-f", "json")
+    done = novactl(inventory, "live-migration", "lm", h2)
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr
-    print(f"live migration: {elapsed:.1f} s through the CLI; {done.stdout.strip().splitlines()[-1]}")
+    print(f"\nlive migration: {elapsed:.1f} s through the CLI; {done.stdout.strip().splitlines()[-1]}")
     assert domstate(lab, h2, domain) == "running" and domain not in domains(lab, h1)
     assert lab.virsh(h2, "domstate", "--reason", domain).strip() == "running (migrated)"
     assert entries(lab, h1) == [] and entries(lab, h2) == [uuid]

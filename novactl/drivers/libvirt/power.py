@@ -114,6 +114,10 @@ def reboot(driver: LibvirtDriver, instance: InstanceInfo, hard: bool, timeout: f
         LOG.warning("[instance: %s] Failed to soft reboot instance. Trying hard reboot.", instance.uuid)
     if dom.isActive():
         dom.destroy()
+    if dom.hasManagedSaveImage(0):  # a hard reboot boots afresh; it does not restore a suspend
+        dom.managedSaveRemove(0)
+    if instance.metadata.pop("managed_save", None):
+        save_state(driver, instance)
     power_on(driver, instance)
     LOG.info("[instance: %s] Instance rebooted successfully.", instance.uuid)
     return "hard"
