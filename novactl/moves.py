@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from novactl import server_groups
@@ -122,20 +123,32 @@ def cold_move(cluster: Cluster, instance: InstanceInfo, flavor: Flavor, target: 
     LOG.info("[instance: %s] Migrating from %s to %s (flavor %s)", instance.uuid, instance.host, target.host, flavor.name)
     try:
         src.migrate_disk_and_power_off(instance, dst, timeout)
-    except Exception:  # whatever broke, the instance must end up running where it was
+    except Exception as exc:  # whatever broke, the instance must end up running where it was
         dst.drop_claim(instance.uuid)
         if was_active:
-            src.power_on(instance)
+            _put_back(instance, exc, lambda: src.power_on(instance))
         raise
     moved.metadata.update(old_host=instance.host, old_flavor=instance.flavor.id, old_vm_state="active" if was_active else "stopped")
     moved.vm_state, moved.task_state = "resized", None
     try:
         dst.finish_migration(moved, image, source, network, power_on=was_active)
-    except Exception:
+    except Exception as exc:
         dst.drop_claim(instance.uuid)
-        src.finish_revert_migration(instance, power_on=was_active)
+        _put_back(instance, exc, lambda: src.finish_revert_migration(instance, power_on=was_active))
         raise
     return moved
+
+
+def _put_back(instance: InstanceInfo, cause: Exception, undo: Callable[[], None]) -> None:
+    """Run a rollback step; if it fails too, say plainly where the instance's pieces are."""
+    try:
+        undo()
+    except NovactlError as exc:
+        raise HostError(
+            instance.host,
+            f"moving {instance.name} failed ({cause}) and putting it back failed too ({exc}); its disks are in "
+            f"{instance.uuid}_resize or {instance.uuid} under the instances path of {instance.host}",
+        ) from None
 
 
 def resize(inventory: Inventory, name: str, flavor_name: str, timeout: float) -> tuple[InstanceInfo, str]:
