@@ -92,8 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     except NovactlError as exc:
         if debug:
             logging.getLogger("novactl").exception("command failed")
-        for line in str(exc).splitlines():
-            click.echo(f"ERROR: {line}" if line == str(exc).splitlines()[0] else f"  {line}", err=True)
+        first, *rest = str(exc).splitlines() or [""]
+        click.echo(f"ERROR: {first}", err=True)
+        for line in rest:  # details of one error (an explanation, further FILE:LINE errors)
+            click.echo(f"  {line}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
