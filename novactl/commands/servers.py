@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from novactl.commands.common import App, pass_app, with_output
 from novactl.hoststate import InstanceInfo
 from novactl.output import Listing, ShowOne
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 LIST_COLUMNS = ["ID", "Name", "Status", "Task State", "Power State", "Networks"]
 LONG_COLUMNS = ["Host", "Flavor", "Image", "Availability Zone"]
@@ -104,29 +109,31 @@ def boot(
         from novactl.commands.explain import dry_run_result
 
         return dry_run_result(app.inventory, request)
-    outcomes = pipeline.boot(app.inventory, request, progress=_progress_bar())
+    with _progress_bar() as advance:
+        outcomes = pipeline.boot(app.inventory, request, progress=advance)
     if len(outcomes) == 1:
         return ShowOne(show_fields(outcomes[0].instance))
     rows = [[o.instance.uuid, o.instance.name, "ACTIVE", o.instance.host, networks_text(o.instance)] for o in outcomes]
     return Listing(["ID", "Name", "Status", "Host", "Networks"], rows)
 
 
-def _progress_bar():
-    """A rich progress bar for image transfers, only on a terminal."""
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int], None] | None]:
+    """A rich progress bar for image transfers, only on a terminal; cleared when the boot ends."""
     if not sys.stderr.isatty():
-        return None
+        yield None
+        return
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
-    progress = Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
+    with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True) as progress:
 
-    def advance(host: str, sent: int) -> None:
-        if host not in tasks:
-            progress.start()
-            tasks[host] = progress.add_task(f"image -> {host}", total=None)
-        progress.advance(tasks[host], sent)
+        def advance(host: str, sent: int) -> None:
+            if host not in tasks:
+                tasks[host] = progress.add_task(f"image -> {host}", total=None)
+            progress.advance(tasks[host], sent)
 
-    return advance
+        yield advance
 
 
 @click.command("list")
