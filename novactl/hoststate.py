@@ -135,10 +135,6 @@ class HostState:
         return free_gb * 1024
 
     @property
-    def disk_mb_used(self) -> int:
-        return self.local_gb_used * 1024
-
-    @property
     def vcpus_total(self) -> int:
         return self.vcpus
 

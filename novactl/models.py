@@ -45,10 +45,6 @@ class Flavor:
     extra_specs: dict[str, str] = field(default_factory=dict)
 
     @property
-    def root_gb(self) -> int:
-        return self.disk
-
-    @property
     def disk_mb_requested(self) -> int:
         """What DiskFilter asks for: root and ephemeral in GB, swap already in MB."""
         return (self.disk + self.ephemeral) * 1024 + self.swap
@@ -80,10 +76,6 @@ class ServerGroupDef:
     name: str
     policy: str  # affinity | anti-affinity | soft-affinity | soft-anti-affinity
     id: str = ""
-
-    @property
-    def policies(self) -> list[str]:
-        return [self.policy]
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,11 @@ def validate(inventory: Inventory, request: BootRequest, need_image_file: bool =
             raise UsageError("an image is required (--image)")
         return flavor, None
     image = inventory.image(request.image)
+    # Nova's API refuses these before scheduling (FlavorMemoryTooSmall, FlavorDiskTooSmall).
+    if flavor.ram < image.min_ram:
+        raise UsageError(f"flavor {flavor.name}'s memory ({flavor.ram} MB) is below image {image.name}'s min_ram ({image.min_ram} MB)")
+    if flavor.disk and flavor.disk < image.min_disk:
+        raise UsageError(f"flavor {flavor.name}'s disk ({flavor.disk} GB) is below image {image.name}'s min_disk ({image.min_disk} GB)")
     source = image_source(inventory, image)
     if need_image_file and (not os.access(source, os.R_OK) or not os.path.isfile(source)):
         raise UsageError(f"image {image.name}: file {source} is missing or unreadable")

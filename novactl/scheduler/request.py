@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from novactl.models import Flavor, Image
 
@@ -16,10 +15,6 @@ class InstanceGroup:
     policy: str
     members: list[str] = field(default_factory=list)  # instance uuids
     hosts: list[str] = field(default_factory=list)  # hosts of the members (grows during multi-create)
-
-    @property
-    def policies(self) -> list[str]:
-        return [self.policy]
 
 
 @dataclass
@@ -47,20 +42,5 @@ class RequestSpec:
         return self.flavor.vcpus
 
     @property
-    def root_gb(self) -> int:
-        return self.flavor.disk
-
-    @property
-    def ephemeral_gb(self) -> int:
-        return self.flavor.ephemeral
-
-    @property
     def swap(self) -> int:
         return self.flavor.swap
-
-    def get_scheduler_hint(self, name: str, default: Any = None) -> Any:
-        """Nova's semantics: a single-valued hint comes back as the value, a list as the list."""
-        values = self.scheduler_hints.get(name)
-        if not values:
-            return default
-        return values[0] if len(values) == 1 else values

@@ -64,14 +64,3 @@ def build(spec: DomainSpec) -> str:
     ET.SubElement(devices, "memballoon", {"model": "virtio"})
     ET.indent(domain)
     return ET.tostring(domain, encoding="unicode")
-
-
-def disk_files(xml: str) -> list[str]:
-    """The file of every disk a domain XML names (for clean-up and migrations)."""
-    root = ET.fromstring(xml)
-    return [s.get("file", "") for s in root.findall("devices/disk/source") if s.get("file")]
-
-
-def interface_targets(xml: str) -> list[str]:
-    root = ET.fromstring(xml)
-    return [t.get("dev", "") for t in root.findall("devices/interface/target") if t.get("dev")]

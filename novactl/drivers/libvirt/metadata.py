@@ -53,11 +53,6 @@ def to_element(instance: InstanceInfo) -> ET.Element:
     return root
 
 
-def to_xml(instance: InstanceInfo) -> str:
-    ET.register_namespace(PREFIX, NAMESPACE)
-    return ET.tostring(to_element(instance), encoding="unicode")
-
-
 def to_plain_xml(instance: InstanceInfo) -> str:
     """The element without namespace, as virDomainSetMetadata wants it (libvirt adds PREFIX/NAMESPACE)."""
     root = to_element(instance)
@@ -67,7 +62,7 @@ def to_plain_xml(instance: InstanceInfo) -> str:
 
 
 def from_xml(text: str, host: str, uuid: str, instance_name: str) -> InstanceInfo:
-    """Parse what `to_xml` wrote; libvirt hands the element back without its namespace, so match either."""
+    """Parse what `to_element` built; libvirt hands the element back without its namespace, so match either."""
     root = ET.fromstring(text)
     for element in root.iter():
         element.tag = _q(element.tag.rpartition("}")[2])

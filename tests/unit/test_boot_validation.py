@@ -1,0 +1,43 @@
+"""boot's checks before any host is contacted: Nova's API-level refusals, exit 2, one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from novactl.cli import cli, main
+
+INVENTORY = """\
+hosts:
+  - {name: h1, driver: fake, facts: {memory_mb: 8192, vcpus: 4, local_gb: 100}}
+flavors:
+  - {id: "1", name: small, ram: 512, disk: 1, vcpus: 1}
+  - {id: "2", name: big, ram: 4096, disk: 20, vcpus: 2}
+images:
+  - {id: 8c5f0a4e-7d21-4b1e-9f3a-6e2d1c0b9a88, name: fat, file: fat.qcow2, min_ram: 2048, min_disk: 10}
+"""
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    (tmp_path / "fat.qcow2").write_bytes(b"not really an image")
+    path = tmp_path / "inventory.yaml"
+    path.write_text(INVENTORY)
+    return path
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_flavor_below_the_images_min_ram_is_refused(inventory: Path, dry_run: list[str]) -> None:
+    with CliRunner().isolation() as (out, err, _), pytest.raises(SystemExit) as exit_:
+        main(["-i", str(inventory), "boot", "vm", "--flavor", "small", "--image", "fat", *dry_run])
+    assert exit_.value.code == 2
+    assert out.getvalue() == b""
+    assert err.getvalue().decode() == "ERROR: flavor small's memory (512 MB) is below image fat's min_ram (2048 MB)\n"
+
+
+def test_a_flavor_meeting_the_minimums_is_planned(inventory: Path) -> None:
+    result = CliRunner().invoke(cli, ["-i", str(inventory), "boot", "vm", "--flavor", "big", "--image", "fat", "--dry-run", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"chosen": "h1"' in result.output
