@@ -244,9 +244,13 @@ def _live(cluster: Cluster, instance: InstanceInfo, target: Target) -> tuple[Ins
     try:
         src.save_state(instance)
         seconds = src.live_migration(instance, dst, image, source, _network(cluster, instance, target.host))
-    except NovactlError:
+    except Exception:
+        # Whatever broke, the guest still runs on the source: clear MIGRATING there, keep the first error.
         instance.task_state = None
-        src.save_state(instance)
+        try:
+            src.save_state(instance)
+        except Exception:
+            LOG.exception("[instance: %s] could not clear task_state migrating on %s", instance.uuid, instance.host)
         raise
     finally:
         dst.drop_claim(instance.uuid)
