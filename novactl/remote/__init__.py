@@ -2,15 +2,18 @@
 
 Both connections have one interface: `run(argv)` returns a `Result` (never a shell string built from
 input: the argument list is quoted with shlex), `read_file`/`write_file` move small files,
-`put_file` streams a large one, `lock` holds a host-side flock, and `open_libvirt()` gives a libvirt
+`put_file`/`get_file` stream a large one there and back, `lock` holds a host-side flock, and `open_libvirt()` gives a libvirt
 connection. Over SSH every command runs in one long-lived remote shell per connection (ssh.py), and
 libvirt's RPC is tunnelled through the same SSH connection (tunnel.py).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -61,7 +64,32 @@ class Connection(Protocol):
 
     def put_file(self, local_path: str, remote_path: str, progress: Callable[[int], None] | None = None) -> None: ...
 
+    def get_file(self, remote_path: str, local_path: str, progress: Callable[[int], None] | None = None) -> None:
+        """Copy a host file of any size to `local_path` here; HostError naming the host if it cannot be read.
+
+        `local_path` appears only complete: the data goes to a temporary name beside it first.
+        """
+        ...
+
     def close(self) -> None: ...
+
+
+@contextlib.contextmanager
+def partial_file(local_path: str) -> Iterator[str]:
+    """An empty new file beside `local_path` to fill, renamed onto it on success and removed on error.
+
+    Created with mode 0666 less the umask, as `open(local_path, "wb")` would create `local_path`.
+    """
+    directory, name = os.path.split(os.path.abspath(local_path))
+    tmp = os.path.join(directory, f".{name}.part-{secrets.token_hex(4)}")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield tmp
+        os.replace(tmp, local_path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def connect(host: HostConfig) -> Connection:

@@ -15,7 +15,7 @@ import sh
 
 from novactl.errors import HostError
 from novactl.models import HostConfig
-from novactl.remote import CommandFailed, Result, Unreachable
+from novactl.remote import CommandFailed, Result, Unreachable, partial_file
 
 
 class LocalConnection:
@@ -78,6 +78,16 @@ class LocalConnection:
 
     def put_file(self, local_path: str, remote_path: str, progress: Callable[[int], None] | None = None) -> None:
         shutil.copyfile(local_path, remote_path)
+        if progress:
+            progress(os.path.getsize(local_path))
+
+    def get_file(self, remote_path: str, local_path: str, progress: Callable[[int], None] | None = None) -> None:
+        """shutil.copyfile into a temporary name beside `local_path`, renamed when complete."""
+        with partial_file(local_path) as tmp:
+            try:
+                shutil.copyfile(remote_path, tmp)
+            except FileNotFoundError:
+                raise HostError(self.host.name, f"reading {remote_path} failed: no such file") from None
         if progress:
             progress(os.path.getsize(local_path))
 
