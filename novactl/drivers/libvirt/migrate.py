@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
-import secrets
 import tempfile
 import time
 from typing import TYPE_CHECKING
@@ -33,7 +31,6 @@ if TYPE_CHECKING:
     from novactl.drivers.libvirt.driver import LibvirtDriver
 
 LOG = logging.getLogger("novactl.virt.libvirt.driver")
-CHUNK = 16 * 1024 * 1024  # relay granularity: one remote dd + one read per chunk, bounded memory
 DISKS = (("disk", "vda"), ("disk.eph0", "vdb"), ("disk.swap", "vdc"))  # as spawn names them
 LIVE_FLAGS = (
     libvirt.VIR_MIGRATE_LIVE
@@ -145,23 +142,8 @@ def copy_file(src: LibvirtDriver, src_path: str, dst: LibvirtDriver, dst_path: s
         return
     with tempfile.TemporaryDirectory(prefix="novactl-") as tmp:
         local = os.path.join(tmp, "disk")
-        fetch_file(src.connection, src_path, local)
+        src.connection.get_file(src_path, local)
         dst.connection.put_file(local, dst_path)
-
-
-def fetch_file(conn: Connection, path: str, local_path: str) -> None:
-    """Bring a host file of any size here, a chunk at a time (Connection has no streaming read)."""
-    size = int(conn.run(["stat", "-c", "%s", "--", path]).stdout)
-    chunk = f"{path}.chunk-{secrets.token_hex(4)}"
-    try:
-        with open(local_path, "wb") as out:
-            for index in range(math.ceil(size / CHUNK)):
-                conn.run(["dd", f"if={path}", f"of={chunk}", f"bs={CHUNK}", f"skip={index}", "count=1", "status=none"])
-                out.write(conn.read_file(chunk) or b"")
-    finally:
-        conn.run(["rm", "-f", "--", chunk], check=False)
-    if os.path.getsize(local_path) != size:
-        raise HostError(conn.host.name, f"{path}: fetched {os.path.getsize(local_path)} of {size} bytes")
 
 
 # -- live migration ----------------------------------------------------------------------------------
@@ -243,7 +225,7 @@ def snapshot(driver: LibvirtDriver, instance: InstanceInfo, image_id: str, local
         if was_active:
             dom.create()
     try:
-        fetch_file(conn, out, local_path)
+        conn.get_file(out, local_path)
     finally:
         conn.run(["rm", "-f", "--", out], check=False)
 
