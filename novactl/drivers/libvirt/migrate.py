@@ -189,12 +189,12 @@ def _pre_live_migration(
             size = str(_disk_size(src.connection, f"{source_dir}/{name}"))
             backing = ["-F", base_format, "-b", base] if name == "disk" else []
             conn.run(["qemu-img", "create", "-f", "qcow2", *backing, "--", f"{directory}/{name}", size])
-    spawn._ensure_bridge(dst, network.bridge, network.physical_interface)
+    spawn.ensure_bridge(dst, network.bridge, network.physical_interface)
 
 
 def _rollback_live_migration_at_destination(dst: LibvirtDriver, instance_uuid: str, directory: str) -> None:
     with contextlib.suppress(libvirt.libvirtError, HostError):
-        spawn._undefine(dst.libvirt.lookupByUUIDString(instance_uuid))
+        spawn.undefine(dst.libvirt.lookupByUUIDString(instance_uuid))
     with contextlib.suppress(HostError):
         dst.connection.run(["rm", "-rf", "--", directory])
 
@@ -237,11 +237,11 @@ def _define(driver: LibvirtDriver, instance: InstanceInfo, directory: str, netwo
     assert driver._node is not None, "poll() first"
     node = driver._node
     present = driver.connection.run(["ls", "-1", "--", directory]).stdout.split()
-    spawn._ensure_bridge(driver, network.bridge, network.physical_interface)
+    spawn.ensure_bridge(driver, network.bridge, network.physical_interface)
     xml = domain_xml.build(
         domain_xml.DomainSpec(
             instance=instance,
-            virt_type=spawn._virt_type(node, driver.host.virt_type),
+            virt_type=spawn.virt_type(node, driver.host.virt_type),
             cpu_mode=driver.host.cpu_mode,
             arch=node.cpu_info.get("arch", "x86_64"),
             instance_dir=directory,

@@ -36,12 +36,12 @@ def spawn(driver: LibvirtDriver, request: SpawnRequest, node: ComputeNode) -> In
         conn.run(["mkdir", "-m", "0755", "--", directory])  # no -p: an existing directory is someone else's
         undo.append(("instance directory", lambda: conn.run(["rm", "-rf", "--", directory], check=False)))
         disks = _create_disks(driver, instance, base, base_format, directory)
-        if _ensure_bridge(driver, request.network.bridge, request.network.physical_interface):
+        if ensure_bridge(driver, request.network.bridge, request.network.physical_interface):
             undo.append(("bridge", lambda: _remove_bridge_if_unused(driver, request.network.bridge)))
         xml = domain_xml.build(
             domain_xml.DomainSpec(
                 instance=instance,
-                virt_type=_virt_type(node, host.virt_type),
+                virt_type=virt_type(node, host.virt_type),
                 cpu_mode=host.cpu_mode,
                 arch=node.cpu_info.get("arch", "x86_64"),
                 instance_dir=directory,
@@ -53,7 +53,7 @@ def spawn(driver: LibvirtDriver, request: SpawnRequest, node: ComputeNode) -> In
         )
         driver.connection.write_file(f"{directory}/libvirt.xml", xml.encode())
         domain = driver.libvirt.defineXML(xml)
-        undo.append(("domain", lambda: _undefine(domain)))
+        undo.append(("domain", lambda: undefine(domain)))
         driver.drop_claim(instance.uuid)  # the defined domain now accounts for the resources
         domain.create()
         if request.wait:
@@ -79,7 +79,7 @@ def destroy(driver: LibvirtDriver, instance_uuid: str) -> None:
     except libvirt.libvirtError:
         domain = None
     if domain is not None:
-        _undefine(domain)
+        undefine(domain)
     driver.connection.run(["rm", "-rf", "--", paths.instance_dir(driver.host, instance_uuid)])
     driver.drop_claim(instance_uuid)
     LOG.info("[instance: %s] Instance destroyed successfully.", instance_uuid)
@@ -89,7 +89,7 @@ def tap_name(instance_uuid: str) -> str:
     return f"tap{instance_uuid[:11]}"  # Nova names taps after the port id; 14 characters fit IFNAMSIZ
 
 
-def _virt_type(node: ComputeNode, wanted: str) -> str:
+def virt_type(node: ComputeNode, wanted: str) -> str:
     arch = node.cpu_info.get("arch", "x86_64")
     if wanted == "qemu" or [arch, "kvm", "hvm"] in node.supported_instances:
         return wanted
@@ -118,7 +118,7 @@ def _create_disks(driver: LibvirtDriver, instance: InstanceInfo, base: str, base
     return disks
 
 
-def _ensure_bridge(driver: LibvirtDriver, bridge: str, physical_interface: str | None) -> bool:
+def ensure_bridge(driver: LibvirtDriver, bridge: str, physical_interface: str | None) -> bool:
     """Make the linux bridge exist and be up; True when this call created it."""
     conn = driver.connection
     if conn.run(["ip", "link", "show", "dev", bridge], check=False).ok:
@@ -140,7 +140,7 @@ def _remove_bridge_if_unused(driver: LibvirtDriver, bridge: str) -> None:
         driver.connection.run(["ip", "link", "del", "dev", bridge], check=False)
 
 
-def _undefine(domain: libvirt.virDomain) -> None:
+def undefine(domain: libvirt.virDomain) -> None:
     if domain.isActive():
         domain.destroy()
     domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
