@@ -10,11 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
 from novactl.errors import UsageError
+
+SHOW_WIDTH = 80  # widest Value cell of a Property | Value table
 
 
 @dataclass
@@ -49,6 +52,8 @@ def render(
             return _dump({row[0]: result.fields[row[0]] for row in listing.rows}, fmt)
         if fmt == "value":
             return "\n".join(_text(row[1]) for row in listing.rows)
+        if fmt == "table":  # structured values (cpu_info's JSON) wrap inside their row, not across the terminal
+            listing.rows = [[key, _wrapped(result.fields[key])] for key, _value in listing.rows]
         return _render_listing(listing, fmt, (), (), tty)
     return _render_listing(result, fmt, columns, sort_column, tty)
 
@@ -120,6 +125,12 @@ def _column_index(columns: list[str], name: str) -> int:
 
 def _sortable(value: Any) -> Any:
     return (0, value) if isinstance(value, (int, float)) else (1, _text(value))  # numbers first: never compare int with str
+
+
+def _wrapped(value: Any) -> Any:
+    if not isinstance(value, (dict, list)):
+        return value
+    return textwrap.fill(_text(value), SHOW_WIDTH, break_on_hyphens=False, break_long_words=False)
 
 
 def _cell(value: Any) -> Any:
