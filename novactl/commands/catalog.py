@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from novactl.commands.common import App, pass_app, with_output
-from novactl.models import Flavor
 from novactl.output import Listing, ShowOne
+
+if TYPE_CHECKING:
+    from novactl.models import Flavor
 
 FLAVOR_COLUMNS = ["ID", "Name", "Memory_MB", "Disk", "Ephemeral", "Swap", "VCPUs", "RXTX_Factor", "Is_Public"]
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from novactl import output
-from novactl.models import Inventory
+
+if TYPE_CHECKING:
+    from novactl.models import Inventory
 
 FORMATS = ("table", "json", "yaml", "csv", "value")
 

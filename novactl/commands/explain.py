@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from novactl.commands.common import App, pass_app, with_output
 from novactl.errors import NoValidHost, UsageError
-from novactl.models import Inventory
 from novactl.output import Listing, ShowOne
+
+if TYPE_CHECKING:
+    from novactl.models import Inventory
 
 
 def dry_run_result(inventory: Inventory, request) -> ShowOne:

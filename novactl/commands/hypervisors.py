@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from novactl.commands.common import App, pass_app, with_output
 from novactl.commands.services import down_reasons, updated_at
-from novactl.hoststate import HostState
 from novactl.output import Listing, ShowOne
+
+if TYPE_CHECKING:
+    from novactl.hoststate import HostState
 
 STAT_KEYS = [
     "current_workload",

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from novactl.commands.common import App, pass_app, with_output
-from novactl.hoststate import InstanceInfo
 from novactl.output import Listing, ShowOne
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
+
+    from novactl.hoststate import InstanceInfo
 
 LIST_COLUMNS = ["ID", "Name", "Status", "Task State", "Power State", "Networks"]
 LONG_COLUMNS = ["Host", "Flavor", "Image", "Availability Zone"]
