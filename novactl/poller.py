@@ -77,12 +77,9 @@ def _poll_one(host: HostConfig, inventory: Inventory) -> tuple[HostConfig, Compu
     started = time.monotonic()
     try:
         report: HostReport | str = driver.poll()
-    except HostError as exc:
-        report = exc.reason
-        driver.close()
     except Exception as exc:  # one host's surprise must never abort the poll of the others
         LOG.debug("Polling %s failed", host.name, exc_info=True)
-        report = f"{type(exc).__name__}: {exc}"
+        report = exc.reason if isinstance(exc, HostError) else f"{type(exc).__name__}: {exc}"
         driver.close()
     LOG.debug("Polled %s in %.3f s", host.name, time.monotonic() - started)
     return host, driver, report

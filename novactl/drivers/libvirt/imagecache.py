@@ -28,8 +28,12 @@ def ensure_base(
     """Return (base path, its format) on the host, sending the image first if it is not cached."""
     base = paths.base_file(host, image.id)
     base_format = "raw" if host.force_raw_images or image.disk_format == "raw" else "qcow2"
+    # A base only ever appears by an atomic rename, so a warm cache needs no lock: one round trip.
+    if _touch_if_cached(conn, base):
+        LOG.debug("Image %s found in cache at %s", image.id, base)
+        return base, base_format
     with conn.lock(paths.image_lock(host, image.id), timeout=3600):
-        if conn.run(["sh", "-c", 'test -f "$1" && touch -c "$1"', "sh", base], check=False).ok:  # touched: in use
+        if _touch_if_cached(conn, base):  # another boot sent it while we waited for the lock
             LOG.debug("Image %s found in cache at %s", image.id, base)
             return base, base_format
         LOG.info("Image %s not cached on %s; sending %d bytes", image.id, host.name, os.path.getsize(source))
@@ -46,6 +50,11 @@ def ensure_base(
         finally:
             conn.run(["rm", "-f", "--", part, f"{part}.raw"], check=False)
     return base, base_format
+
+
+def _touch_if_cached(conn: Connection, base: str) -> bool:
+    """True when the base exists; it is touched (marked in use, for pruning) on the way."""
+    return conn.run(["sh", "-c", 'test -f "$1" && touch -c "$1"', "sh", base], check=False).ok
 
 
 def _verify(conn: Connection, host: HostConfig, image: Image, part: str) -> None:

@@ -121,8 +121,7 @@ def _create_disks(driver: LibvirtDriver, instance: InstanceInfo, base: str, base
 def ensure_bridge(driver: LibvirtDriver, bridge: str, physical_interface: str | None) -> bool:
     """Make the linux bridge exist and be up; True when this call created it."""
     conn = driver.connection
-    if conn.run(["ip", "link", "show", "dev", bridge], check=False).ok:
-        conn.run(["ip", "link", "set", "dev", bridge, "up"])
+    if conn.run(["ip", "link", "set", "dev", bridge, "up"], check=False).ok:  # exists (now up): one round trip
         return False
     created = conn.run(["ip", "link", "add", "name", bridge, "type", "bridge"], check=False)
     if not created.ok and "File exists" not in created.stderr:  # another boot made it meanwhile: fine
