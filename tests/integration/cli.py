@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-NOVACTL = str(Path(sys.executable).with_name("novactl"))
+# The checkout's own code, not whatever `pip install -e` last pointed at: PYTHONPATH comes before the
+# editable-install finder, so a second worktree tests its own tree.
+REPO = Path(__file__).resolve().parents[2]
+NOVACTL = [sys.executable, "-m", "novactl"]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 def novactl(inventory: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([NOVACTL, "-i", str(inventory), *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*NOVACTL, "-i", str(inventory), *args], capture_output=True, text=True, timeout=timeout, env=ENV)
 
 
 def novactl_ok(inventory: Path, *args: str, timeout: float = 300) -> str:
