@@ -16,6 +16,7 @@ setup(
         "sh>=2.0",
         "jsonschema>=4.18",
     ],
-    extras_require={"test": ["pytest>=8", "hypothesis>=6", "ruff"]},
+    # python-openstackclient: only its argument parsers, to check `export openstack`'s script.
+    extras_require={"test": ["pytest>=8", "hypothesis>=6", "ruff", "python-openstackclient>=6"]},
     entry_points={"console_scripts": ["novactl = novactl.cli:main"]},
 )

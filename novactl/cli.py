@@ -8,7 +8,7 @@ import sys
 import click
 
 from novactl import __version__
-from novactl.commands import catalog, explain, groups, hypervisors, lifecycle, servers, services
+from novactl.commands import catalog, explain, export, groups, hypervisors, lifecycle, servers, services
 from novactl.commands.common import App
 from novactl.errors import EXIT_FAILED, EXIT_USAGE, NovactlError
 
@@ -50,6 +50,7 @@ COMMANDS = [
     lifecycle.live_migration,
     lifecycle.image_create,
     lifecycle.evacuate,
+    export.export,
 ]
 
 
