@@ -88,7 +88,7 @@ def delete(cluster: Cluster, name: str) -> None:
 def _write_everywhere(cluster: Cluster, record: dict) -> None:
     written = []
     for name, driver in cluster.drivers.items():
-        if name in cluster.reports and driver.host.driver == "libvirt":
+        if name in cluster.reports and driver.capabilities["stores_server_groups"]:
             try:
                 driver.save_server_group(record)
                 written.append(name)

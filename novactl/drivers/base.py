@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from novactl.errors import UsageError
 from novactl.hoststate import ComputeNode, InstanceInfo
@@ -41,6 +42,17 @@ class SpawnRequest:
 
 
 class ComputeDriver(abc.ABC):
+    # What the driver can do, as Nova's ComputeDriver.capabilities: callers ask here instead of
+    # testing which driver a host has. A subclass overrides the entries it supports.
+    capabilities: ClassVar[dict[str, bool]] = {
+        "has_imagecache": False,  # keeps images in a cache on the host (polls report cached ids)
+        "builds_instances": False,  # claim, spawn, destroy and the power verbs
+        "stores_server_groups": False,  # server group records are saved on the host
+        "supports_migrate": False,  # cold moves: resize, migrate, their confirm and revert
+        "supports_live_migration": False,
+        "supports_snapshot": False,  # image-create
+    }
+
     def __init__(self, host: HostConfig, inventory: Inventory):
         self.host = host
         self.inventory = inventory

@@ -8,13 +8,12 @@ so a half-sent image is never mistaken for a cached one.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import uuid
 from collections.abc import Callable
 
-from novactl.drivers.libvirt import paths
+from novactl.drivers.libvirt import imagebackend, paths
 from novactl.errors import HostError
 from novactl.models import HostConfig, Image
 from novactl.remote import Connection
@@ -63,10 +62,6 @@ def _verify(conn: Connection, host: HostConfig, image: Image, part: str) -> None
         actual = conn.run([f"{algorithm}sum", "--", part]).stdout.split()[0]
         if actual != expected:
             raise HostError(host.name, f"image {image.name}: checksum {algorithm} {actual} does not match the inventory's {expected}")
-    info = json.loads(conn.run(["qemu-img", "info", "--output=json", "-f", image.disk_format, "--", part]).stdout)
+    info = imagebackend.image_info(conn, part, image.disk_format)
     if info.get("backing-filename"):
         raise HostError(host.name, f"image {image.name} has a backing file ({info['backing-filename']}); refusing it as a base")
-
-
-def virtual_size(conn: Connection, path: str, fmt: str) -> int:
-    return int(json.loads(conn.run(["qemu-img", "info", "--output=json", "-f", fmt, "--", path]).stdout)["virtual-size"])

@@ -1,0 +1,97 @@
+"""One instance's libvirt domain: define it, find it, wait for a state, undefine it, save its state.
+
+`define` is the only way a domain comes to exist: boot, cold move and the revert of a move's target
+all call it, so the XML, the `libvirt.xml` copy beside the disks and the dropped claim never differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import libvirt
+
+from novactl.drivers.libvirt import claims, domain_xml, metadata, paths, vif
+from novactl.drivers.libvirt.errors import host_errors, reason
+from novactl.drivers.libvirt.host import Host
+from novactl.errors import HostError
+from novactl.hoststate import ComputeNode, InstanceInfo
+
+LOG = logging.getLogger("novactl.virt.libvirt.guest")
+STATE_TIMEOUT = 60  # seconds for libvirt to report a state change it started itself
+UNDEFINE_FLAGS = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+
+
+def define(host: Host, instance: InstanceInfo, disks: list[tuple[str, str]], bridge: str, mac: str) -> libvirt.virDomain:
+    """Build the domain XML, keep a copy in the instance directory, define it, drop the claim."""
+    node, config = host.polled_node(), host.config
+    directory = paths.instance_dir(config, instance.uuid)
+    xml = domain_xml.build(
+        domain_xml.DomainSpec(
+            instance=instance,
+            virt_type=virt_type(node, config.virt_type),
+            cpu_mode=config.cpu_mode,
+            arch=node.cpu_info.get("arch", "x86_64"),
+            instance_dir=directory,
+            disks=disks,
+            bridge=bridge,
+            mac=mac,
+            tap=vif.tap_name(instance.uuid),
+        )
+    )
+    host.connection.write_file(f"{directory}/libvirt.xml", xml.encode())
+    domain = host.libvirt.defineXML(xml)
+    claims.drop(host, instance.uuid)  # the defined domain now accounts for the resources
+    return domain
+
+
+def virt_type(node: ComputeNode, wanted: str) -> str:
+    arch = node.cpu_info.get("arch", "x86_64")
+    if wanted == "qemu" or [arch, "kvm", "hvm"] in node.supported_instances:
+        return wanted
+    LOG.warning("KVM is not available on %s; falling back to TCG (type='qemu')", node.hypervisor_hostname)
+    return "qemu"
+
+
+def lookup(host: Host, instance_uuid: str) -> libvirt.virDomain:
+    """The instance's domain; HostError when it has none."""
+    try:
+        return host.libvirt.lookupByUUIDString(instance_uuid)
+    except libvirt.libvirtError as exc:
+        raise HostError(host.name, f"instance {instance_uuid} has no domain: {reason(exc)}") from None
+
+
+def find(host: Host, instance_uuid: str) -> libvirt.virDomain | None:
+    try:
+        return host.libvirt.lookupByUUIDString(instance_uuid)
+    except libvirt.libvirtError:
+        return None
+
+
+def undefine(domain: libvirt.virDomain) -> None:
+    """Stop the domain if it runs, then forget it with its managed save and NVRAM."""
+    if domain.isActive():
+        domain.destroy()
+    domain.undefineFlags(UNDEFINE_FLAGS)
+
+
+@host_errors
+def save_state(host: Host, instance: InstanceInfo) -> None:
+    """Write the instance's novactl metadata to its persistent definition and, while it runs, the live one."""
+    domain = lookup(host, instance.uuid)
+    flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if domain.isActive() else 0)
+    domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata.to_plain_xml(instance), metadata.PREFIX, metadata.NAMESPACE, flags)
+
+
+def wait_for(domain: libvirt.virDomain, ok: Callable[[int], bool], host_name: str, what: str, timeout: float = STATE_TIMEOUT) -> None:
+    """Poll the domain's state until `ok(state)`; HostError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not ok(domain.info()[0]):
+        if time.monotonic() > deadline:
+            raise HostError(host_name, f"domain {domain.name()} not {what} after {timeout:g} s")
+        time.sleep(0.1)
+
+
+def wait_running(domain: libvirt.virDomain, host_name: str) -> None:
+    wait_for(domain, lambda s: s == libvirt.VIR_DOMAIN_RUNNING, host_name, "running")

@@ -1,0 +1,56 @@
+"""The narrow view of one libvirt host that the driver's helpers work on.
+
+A `Host` holds the host's inventory entry (`config`), its remote `connection` and `libvirt`
+connection (both opened on first use) and the node facts of the last poll. Helpers take a Host and
+never the driver, so they cannot reach each other's internals and never import the driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import libvirt
+
+from novactl.hoststate import ComputeNode
+from novactl.models import HostConfig
+from novactl.remote import Connection, connect
+
+
+class Host:
+    def __init__(self, config: HostConfig, opener: Callable[[HostConfig], Connection] = connect):
+        self.config = config
+        self.node: ComputeNode | None = None  # set by each poll
+        self._opener = opener
+        self._connection: Connection | None = None
+        self._libvirt: libvirt.virConnect | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._opener(self.config)
+        return self._connection
+
+    @property
+    def libvirt(self) -> libvirt.virConnect:
+        if self._libvirt is None:
+            self._libvirt = self.connection.open_libvirt()
+        return self._libvirt
+
+    def polled_node(self) -> ComputeNode:
+        """The node facts every write step needs; a driver is polled before it builds or moves."""
+        assert self.node is not None, "poll() first"
+        return self.node
+
+    def close(self) -> None:
+        if self._libvirt is not None:
+            with contextlib.suppress(libvirt.libvirtError):
+                self._libvirt.close()
+            self._libvirt = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
