@@ -11,6 +11,7 @@ from novactl import __version__
 from novactl.commands import catalog, explain, export, groups, hypervisors, lifecycle, servers, services
 from novactl.commands.common import App
 from novactl.errors import EXIT_FAILED, EXIT_USAGE, NovactlError
+from novactl.output import terminal_safe
 
 # Nova's default logging_default_format_string, minus the request context it does not have here.
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s [-] %(message)s"
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     except NovactlError as exc:
         if debug:
             logging.getLogger("novactl").exception("command failed")
-        first, *rest = str(exc).splitlines() or [""]
+        first, *rest = terminal_safe(str(exc)).splitlines() or [""]  # names in it may come from a host
         click.echo(f"ERROR: {first}", err=True)
         for line in rest:  # details of one error (an explanation, further FILE:LINE errors)
             click.echo(f"  {line}", err=True)

@@ -8,9 +8,12 @@ references between sections) follow, with positions too.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
+import re
 import socket
+import stat
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ import jsonschema
 import yaml
 
 from novactl.errors import InventoryError
-from novactl.inventory_schema import ABS_PATH, BRIDGE, HOSTNAME, SAFE_NAME, SCHEMA, UUID
+from novactl.inventory_schema import ABS_PATH, BRIDGE, HOSTNAME, SAFE_NAME, SCHEMA, UUID, VERSION_REQUIREMENT
 from novactl.models import (
     Flavor,
     HostConfig,
@@ -33,6 +36,7 @@ from novactl.models import (
 BUILTIN = "<built-in default>"
 MERGE_TAG = "tag:yaml.org,2002:merge"  # `<<`
 VALUE_TAG = "tag:yaml.org,2002:value"  # `=`
+INT_TAG = "tag:yaml.org,2002:int"
 # A position inside the document: keys and list indexes, "<key>" for a key itself, "<merge>" for a merged
 # (<<) mapping; merged keys have no position of their own, so errors in them point at the merging mapping.
 Path_ = tuple
@@ -43,7 +47,12 @@ _PATTERN_WORDS = {
     ABS_PATH: "an absolute path without '..' or special characters",
     UUID: "a UUID",
     BRIDGE: "a valid interface name (at most 15 characters)",
+    VERSION_REQUIREMENT: "a version requirement such as '>=2.11,<3.0'",
 }
+
+# Parsing with positions is pure Python (about 3 s per MiB of dense YAML): a file past this cap is refused
+# unread. A thousand-host inventory with facts is a few hundred KiB.
+MAX_INVENTORY_BYTES = 2 * 1024**2
 
 # Nova's classic flavors, for the built-in default.
 CLASSIC_FLAVORS = [
@@ -70,16 +79,39 @@ def find_inventory(explicit: str | None) -> str | None:
 def load_inventory(path: str | None) -> Inventory:
     if path is None:
         return builtin_inventory()
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InventoryError(f"{path}: cannot read inventory: {exc.strerror}") from None
+    data = read_inventory_bytes(path)
     try:
         text = data.decode("utf-8")  # YAML's own encoding; not the locale's, which varies between machines
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InventoryError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})") from None
     return parse_inventory(text, path)
+
+
+def read_inventory_bytes(path: str) -> bytes:
+    """The file's bytes: a regular file only, and at most MAX_INVENTORY_BYTES of it.
+
+    Opened non-blocking, so a FIFO cannot hold the command at open(); then anything but a regular file
+    (a FIFO, /dev/zero, a terminal) is refused before a byte is read, and the read stops one byte past
+    the cap, so neither time nor memory depends on what the path turns out to be.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InventoryError(f"{path}: cannot read inventory: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "Is a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise InventoryError(f"{path}: cannot read inventory: {kind}")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(MAX_INVENTORY_BYTES + 1)
+        except OSError as exc:
+            raise InventoryError(f"{path}: cannot read inventory: {exc.strerror}") from None
+    if len(data) > MAX_INVENTORY_BYTES:
+        raise InventoryError(f"{path}: the inventory is larger than {MAX_INVENTORY_BYTES // 1024**2} MiB; refusing to parse it")
+    return data
 
 
 def builtin_inventory() -> Inventory:
@@ -104,15 +136,14 @@ def parse_inventory(text: str, path: str) -> Inventory:
     return build_inventory(data, marks, path, Path(path).resolve().parent)
 
 
-def _is_finite_number(checker: jsonschema.TypeChecker, instance: Any) -> bool:
-    # YAML's .nan and .inf are floats, and compare false with any minimum or maximum: a ratio, timeout
-    # or multiplier of nan would pass every bound, so here a "number" is a finite one.
-    number = jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "number")
-    return number and (not isinstance(instance, float) or math.isfinite(instance))  # ints are exact, however large
+def _is_integer(checker: jsonschema.TypeChecker, instance: Any) -> bool:
+    # JSON Schema counts 2.0 as an integer; Python code given it fails later (a slice index, range()).
+    return isinstance(instance, int) and not isinstance(instance, bool)
 
 
 _Validator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _is_finite_number)
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
 )
 
 
@@ -171,37 +202,50 @@ class _Builder:
     A node reached through several aliases is built once and its value shared, as safe_load does, so
     "billion laughs" aliases cost nothing to load. `size` still counts the values the data expands to,
     and a document past MAX_VALUES is refused: consumers such as JSON output walk the expansion.
+
+    The result is JSON data, whatever the YAML says: mappings with string keys, lists, strings,
+    booleans, null, integers of at most MAX_INT_CHARS characters and finite floats, at most MAX_DEPTH
+    levels deep. Anything else (a date, !!binary, .nan, a 5,000-digit integer, `1: x` as a key) is an
+    error at its position here, so nothing downstream (the schema, the scheduler, JSON output, YAML
+    output's recursion) meets a value it cannot handle.
     """
 
     MAX_VALUES = 100_000  # a large cluster's inventory has a few thousand
+    MAX_DEPTH = 32  # the schema's deepest path is 6; free-form facts (cpu_info, pci_devices) need a few more
+    MAX_INT_CHARS = 40  # far past every maximum of the schema; Python refuses int("1" * 4301) outright
 
     def __init__(self, loader: yaml.SafeLoader, path: str):
         self.loader = loader
         self.path = path
         self.marks: dict[Path_, tuple[int, int]] = {}
         self.size = 0
-        self._built: dict[int, tuple[Any, int]] = {}  # id(node) -> its value and the size it expands to
+        self._built: dict[int, tuple[Any, int, int]] = {}  # id(node) -> its value, the size it expands to, its height
+        self._deepest = 0  # the deepest level reached inside the node being built
         self._building: set[int] = set()  # a node met again while still being built contains itself
 
     def build(self, node: yaml.Node, where: Path_) -> Any:
         self.marks[where] = _line_col(node)
         if id(node) in self._built:
-            value, size = self._built[id(node)]
+            value, size, height = self._built[id(node)]
             self._grow(size, node)
+            self._descend(where, height, node)  # an alias's shared value still adds its depth here
             return value
         if id(node) in self._building:
             raise self._error(node, "recursive alias: the node contains itself")
         self._building.add(id(node))
         size_before = self.size
+        deepest_before, self._deepest = self._deepest, 0
+        self._descend(where, 0, node)
         self._grow(1, node)
         if isinstance(node, yaml.MappingNode):
             value: Any = self._mapping(node, where)
         elif isinstance(node, yaml.SequenceNode):
             value = [self.build(item, (*where, i)) for i, item in enumerate(node.value)]
         else:
-            value = self.loader.construct_object(node, deep=True)
+            value = self._scalar(node, where)
         self._building.remove(id(node))
-        self._built[id(node)] = (value, self.size - size_before)
+        self._built[id(node)] = (value, self.size - size_before, self._deepest - len(where))
+        self._deepest = max(deepest_before, self._deepest)
         return value
 
     def _mapping(self, node: yaml.MappingNode, where: Path_) -> dict:
@@ -215,16 +259,29 @@ class _Builder:
                 continue
             if key_node.tag == VALUE_TAG:  # a bare `=` key, a plain string to safe_load (flatten_mapping)
                 key_node.tag = "tag:yaml.org,2002:str"
-            key = self.loader.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in result
-            except TypeError:  # `? [a]`, `{[a]: 1}`: YAML allows any node as a key, a dict does not
-                raise self._error(key_node, f"unhashable key: a {type(key).__name__} cannot be a mapping key") from None
-            if duplicate:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = self._scalar(key_node, where)
+            else:  # `? [a]`, `{[a]: 1}`: YAML allows any node as a key, a dict does not
+                kind = "set" if key_node.tag.endswith(":set") else "list" if isinstance(key_node, yaml.SequenceNode) else "dict"
+                raise self._error(key_node, f"unhashable key: a {kind} cannot be a mapping key")
+            if not isinstance(key, str):  # JSON's rule; code reading extra_specs or pci_alias calls str methods on keys
+                raise self._error(key_node, f"a mapping key must be a string, not {_type_name(key)} {key_node.value!r} (quote it)", where)
+            if key in result:
                 raise self._error(key_node, f"duplicate key {key!r}")
             self.marks[(*where, key, "<key>")] = _line_col(key_node)
             result[key] = self.build(value_node, (*where, key))
         return {**merged, **result} if merged else result
+
+    def _scalar(self, node: yaml.ScalarNode, where: Path_) -> Any:
+        if node.tag == INT_TAG and len(node.value) > self.MAX_INT_CHARS:
+            raise self._error(node, f"integer of more than {self.MAX_INT_CHARS} digits", where)
+        value = self.loader.construct_object(node, deep=True)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self._error(node, f"{node.value} is not a finite number", where)
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            message = "only strings, numbers, booleans and null (quote it to make it a string)"
+            raise self._error(node, f"{_type_name(value)} is not allowed here: {message}", where)
+        return value
 
     @staticmethod
     def _merge_sources(node: yaml.Node) -> list[yaml.MappingNode]:
@@ -235,14 +292,27 @@ class _Builder:
                 raise yaml.constructor.ConstructorError(None, None, "expected a mapping or list of mappings for merging", source.start_mark)
         return sources[::-1]
 
+    def _descend(self, where: Path_, height: int, node: yaml.Node) -> None:
+        depth = len(where) + height
+        self._deepest = max(self._deepest, depth)
+        if depth > self.MAX_DEPTH:
+            shown = where[: self.MAX_DEPTH // 8]  # where it starts; the line and column say where it ends
+            raise self._error(node, f"nested more than {self.MAX_DEPTH} levels deep (the limit for any value)", shown)
+
     def _grow(self, count: int, node: yaml.Node) -> None:
         self.size += count
         if self.size > self.MAX_VALUES:
             raise self._error(node, f"the document expands to more than {self.MAX_VALUES:,} values (aliases of aliases?)")
 
-    def _error(self, node: yaml.Node, message: str) -> InventoryError:
+    def _error(self, node: yaml.Node, message: str, where: Path_ = ()) -> InventoryError:
         line, col = _line_col(node)
-        return InventoryError(f"{self.path}:{line}:{col}: {message}")
+        subject = _dotted(tuple(p for p in where if p != "<merge>"))
+        return InventoryError(f"{self.path}:{line}:{col}: {subject + ': ' if subject else ''}{message}")
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", type(None): "null", bytes: "binary", dt.date: "a date"}
+    return names.get(type(value), "a timestamp" if isinstance(value, dt.datetime) else f"a {type(value).__name__}")
 
 
 def _line_col(node: yaml.Node) -> tuple[int, int]:
@@ -263,8 +333,17 @@ def _located(path: str, marks: dict, where: Path_, message: str) -> str:
 def _dotted(where: Path_) -> str:
     text = ""
     for part in where:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):  # a key with spaces, quotes or control characters: quoted, one line
+            text += f"[{_quoted(part, 40)}]"
+        else:
+            text += f".{part}" if text else part
     return text
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_:./<>-]{1,80}")
+_NAMEABLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,40}")
 
 
 def _error_path(error: jsonschema.ValidationError) -> Path_:
@@ -280,18 +359,32 @@ def _error_path(error: jsonschema.ValidationError) -> Path_:
 def _describe(error: jsonschema.ValidationError) -> str:
     where = tuple(p for p in _error_path(error) if p != "<key>")
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        return f"unknown key {_dotted(where)!r} (allowed here: {', '.join(allowed)})"
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        if _NAMEABLE_KEY.fullmatch(where[-1]):
+            return f"unknown key {_dotted(where)!r} (allowed here: {allowed})"
+        # A key that is no identifier is not quoted: a file given by mistake (-i /etc/shadow) parses as
+        # one mapping whose key is its first line. The position says where it is.
+        return f"unknown key{' in ' + _dotted(where[:-1]) if where[:-1] else ''} (allowed here: {allowed})"
+    if not where and error.validator == "type":
+        # Not quoted: a file given by mistake (-i /etc/shadow) is one scalar, and its first line a secret.
+        return f"inventory: expected a mapping (hosts:, flavors:, ...), got {type(error.instance).__name__}"
     subject = _dotted(where) or "inventory"
     if error.validator == "pattern":
-        return f"{subject}: {error.instance!r} is not {_PATTERN_WORDS.get(error.validator_value, 'valid')}"
+        return f"{subject}: {_quoted(error.instance)} is not {_PATTERN_WORDS.get(error.validator_value, 'valid')}"
     if error.validator == "type":
         wanted = error.validator_value
         wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
-        return f"{subject}: expected {wanted}, got {type(error.instance).__name__} {error.instance!r}"
-    if error.validator == "required":
-        return f"{subject}: {error.message}"
-    return f"{subject}: {error.message}"
+        return f"{subject}: expected {wanted}, got {type(error.instance).__name__} {_quoted(error.instance)}"
+    message = error.message
+    if isinstance(error.instance, (str, list, dict)):  # jsonschema quotes the whole value ("'xxx...' is too long")
+        message = message.replace(repr(error.instance), _quoted(error.instance))
+    return f"{subject}: {message}"
+
+
+def _quoted(value: Any, limit: int = 80) -> str:
+    """repr(value), cut to `limit` characters: an error line stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
 # -- building the models -------------------------------------------------------------------------

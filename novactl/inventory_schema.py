@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from novactl.models import LIBVIRT_URIS
+
 # Patterns end in \Z, not $: in Python's re, which jsonschema uses, $ also matches before a final newline,
 # so "a\n" passed as a host name and "/srv\n" as a path.
 HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
@@ -11,13 +13,29 @@ SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z"
 ABS_PATH = r"^/(?:(?!\.\.?(?:/|\Z))[A-Za-z0-9._+-]+(?:/|\Z))*\Z"
 UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
 BRIDGE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}\Z"  # Linux IFNAMSIZ is 16 with the NUL
+# img_hv_requested_version: ">=2.11,<3.0". ASCII digits ([0-9], never \d or isdigit, which take "²"), a
+# few per component, so ImagePropertiesFilter's int() of each is always defined and small.
+VERSION_CLAUSE = r"\s*(<=|>=|==|!=|<|>)\s*([0-9]{1,9}(?:\.[0-9]{1,9}){0,5})\s*"
+VERSION_REQUIREMENT = rf"^{VERSION_CLAUSE}(?:,{VERSION_CLAUSE})*\Z"
+
+# Maxima: far beyond any real host, yet low enough that every product the scheduler forms (total ×
+# allocation ratio, GB × 1024, weight × multiplier, summed over hosts and weighers) stays a finite
+# float. Without them a memory_mb of 10**400 raised OverflowError in RamFilter and a vcpus of 10**308
+# made a weight NaN. "integer" excludes floats such as 2.0 (inventory.py's type checker).
+MAX_MB = 2**40  # memory and swap in MB: 1 EiB
+MAX_GB = 2**40  # disk in GB
+MAX_VCPUS = 2**20
+MAX_RATIO = 10_000  # allocation ratios, rxtx_factor
+MAX_MULTIPLIER = 1_000_000  # weight multipliers, either sign
 
 _str = {"type": "string"}
-_int = {"type": "integer", "minimum": 0}
-_pos_int = {"type": "integer", "minimum": 1}
-# "number" means a finite one: inventory.py validates with a type checker that refuses .nan and .inf.
-_ratio = {"type": "number", "exclusiveMinimum": 0}
-_number = {"type": "number"}
+_mb = {"type": "integer", "minimum": 0, "maximum": MAX_MB}
+_gb = {"type": "integer", "minimum": 0, "maximum": MAX_GB}
+_vcpus = {"type": "integer", "minimum": 0, "maximum": MAX_VCPUS}
+# No number here is .nan or .inf: inventory.py refuses them while building the data, anywhere in the file.
+_ratio = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RATIO}
+_multiplier = {"type": "number", "minimum": -MAX_MULTIPLIER, "maximum": MAX_MULTIPLIER}
+_nonnegative_multiplier = {"type": "number", "minimum": 0, "maximum": MAX_MULTIPLIER}
 _bool = {"type": "boolean"}
 _str_list = {"type": "array", "items": _str}
 
@@ -27,11 +45,14 @@ HOST_SETTINGS: dict[str, Any] = {
     "ssh_port": {"type": "integer", "minimum": 1, "maximum": 65535},
     "ssh_key": _str,
     "known_hosts": _str,
-    "connect_timeout": _ratio,
+    "connect_timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
     "instances_path": {"type": "string", "pattern": ABS_PATH},
     "state_path": {"type": "string", "pattern": ABS_PATH},
     "base_dir_name": {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9._-]*\Z"},
-    "libvirt_uri": {"type": "string", "pattern": r"^[a-z0-9+]+://[^\s'\"]*\Z"},
+    # Only local URIs: any transport or parameter here reaches libvirt.open as is, and some run a program
+    # (qemu+ext://...?command=) or weaken host-key checks (known_hosts_verify=ignore). SSH hosts are
+    # reached through novactl's own transport (novactl/remote), never through a URI from the inventory.
+    "libvirt_uri": {"enum": list(LIBVIRT_URIS)},
     "bridge": {"type": "string", "pattern": BRIDGE},
     "force_raw_images": _bool,
     "cpu_mode": {"enum": ["none", "host-model", "host-passthrough"]},
@@ -42,16 +63,16 @@ _facts = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "memory_mb": _int,
-        "memory_mb_used": _int,
-        "vcpus": _int,
-        "vcpus_used": _int,
-        "local_gb": _int,
-        "local_gb_used": _int,
-        "disk_available_least": {"type": "integer"},
+        "memory_mb": _mb,
+        "memory_mb_used": _mb,
+        "vcpus": _vcpus,
+        "vcpus_used": _vcpus,
+        "local_gb": _gb,
+        "local_gb_used": _gb,
+        "disk_available_least": {"type": "integer", "minimum": -MAX_GB, "maximum": MAX_GB},
         "cpu_info": {"type": "object"},
         "hypervisor_type": _str,
-        "hypervisor_version": _int,
+        "hypervisor_version": {"type": "integer", "minimum": 0, "maximum": 10**15},  # 1,002,003 is 1.2.3
         "supported_instances": {"type": "array", "items": {"type": "array", "items": _str}},
         "pci_devices": {"type": "array", "items": {"type": "object"}},
         "cached_images": _str_list,
@@ -89,19 +110,19 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "filters": _str_list,
                 "weighers": _str_list,
-                "max_attempts": _pos_int,
-                "host_subset_size": _pos_int,
+                "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+                "host_subset_size": {"type": "integer", "minimum": 1, "maximum": 10_000},
                 "ram_allocation_ratio": _ratio,
                 "cpu_allocation_ratio": _ratio,
                 "disk_allocation_ratio": _ratio,
-                "reserved_host_memory_mb": _int,
-                "reserved_host_disk_mb": _int,
-                "ram_weight_multiplier": _number,
-                "disk_weight_multiplier": _number,
-                "cpu_weight_multiplier": _number,
-                "soft_affinity_weight_multiplier": {"type": "number", "minimum": 0},
-                "soft_anti_affinity_weight_multiplier": {"type": "number", "minimum": 0},
-                "image_locality_weight_multiplier": _number,
+                "reserved_host_memory_mb": _mb,
+                "reserved_host_disk_mb": _mb,
+                "ram_weight_multiplier": _multiplier,
+                "disk_weight_multiplier": _multiplier,
+                "cpu_weight_multiplier": _multiplier,
+                "soft_affinity_weight_multiplier": _nonnegative_multiplier,
+                "soft_anti_affinity_weight_multiplier": _nonnegative_multiplier,
+                "image_locality_weight_multiplier": _multiplier,
                 "pci_alias": {
                     "type": "object",
                     "additionalProperties": {
@@ -143,11 +164,11 @@ SCHEMA: dict[str, Any] = {
                 "properties": {
                     "id": {"type": ["string", "integer"]},
                     "name": {"type": "string", "pattern": SAFE_NAME},
-                    "ram": _pos_int,
-                    "disk": _int,
-                    "ephemeral": _int,
-                    "swap": _int,
-                    "vcpus": _pos_int,
+                    "ram": {**_mb, "minimum": 1},
+                    "disk": _gb,
+                    "ephemeral": _gb,
+                    "swap": _mb,
+                    "vcpus": {**_vcpus, "minimum": 1},
                     "rxtx_factor": _ratio,
                     "is_public": _bool,
                     "extra_specs": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
@@ -166,9 +187,15 @@ SCHEMA: dict[str, Any] = {
                     "file": _str,
                     "disk_format": {"enum": ["qcow2", "raw"]},
                     "checksum": {"type": "string", "pattern": r"^([0-9a-f]{32}|sha256:[0-9a-f]{64})\Z"},
-                    "min_ram": _int,
-                    "min_disk": _int,
-                    "properties": {"type": "object"},
+                    "min_ram": _mb,
+                    "min_disk": _gb,
+                    "properties": {
+                        "type": "object",
+                        "properties": {
+                            "img_hv_requested_version": {"type": "string", "pattern": VERSION_REQUIREMENT},
+                            "hypervisor_version_requires": {"type": "string", "pattern": VERSION_REQUIREMENT},
+                        },
+                    },
                 },
             },
         },

@@ -26,11 +26,11 @@ from novactl.drivers.base import ComputeDriver
 from novactl.errors import HostError, NotFound, NovactlError, UsageError
 from novactl.hoststate import InstanceInfo
 from novactl.instances import resolve, vm_state
+from novactl.inventory_schema import SAFE_NAME
 from novactl.models import Inventory
 from novactl.poller import Cluster, poll
 
 LOG = logging.getLogger("novactl.compute.api")
-SAFE_IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 # The vm_states each verb accepts (nova/compute/api.py's @check_instance_state).
 ALLOWED_STATES = {
@@ -153,7 +153,7 @@ class Snapshot:
 
 def image_create(inventory: Inventory, name: str, image_name: str) -> Snapshot:
     """Flatten the instance's disk into `<inventory dir>/<image_name>.qcow2` and register it."""
-    if not SAFE_IMAGE_NAME.match(image_name):
+    if not re.fullmatch(SAFE_NAME, image_name):  # fullmatch: with match and $, "x\n" passed
         raise UsageError(f"image name {image_name!r} is not safe (letters, digits, '.', '_', '-'; at most 63)")
     if any(image_name in (i.name, i.id) for i in inventory.images):
         raise UsageError(f"the inventory already has an image {image_name!r}")

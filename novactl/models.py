@@ -11,6 +11,10 @@ from typing import Any
 
 from novactl.errors import UsageError
 
+# The libvirt URIs a host may name (HostConfig.libvirt_uri). Anything else reaches libvirt.open as is:
+# qemu+ext://...?command= runs a program, known_hosts_verify=ignore skips the host-key check.
+LIBVIRT_URIS = ("qemu:///system", "qemu:///session")
+
 DEFAULT_FILTERS = [
     "RetryFilter",
     "AvailabilityZoneFilter",
@@ -108,6 +112,11 @@ class HostConfig:
     disk_allocation_ratio: float | None = None
     capabilities: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)  # fake driver only
+
+    def __post_init__(self) -> None:
+        # The schema allows only these; this guards every other way a HostConfig is made.
+        if self.libvirt_uri not in LIBVIRT_URIS:
+            raise UsageError(f"host {self.name}: libvirt_uri {self.libvirt_uri!r} is not one of {', '.join(LIBVIRT_URIS)}")
 
     @property
     def base_path(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import textwrap
 from dataclasses import dataclass
 from itertools import zip_longest
@@ -79,7 +80,7 @@ def _render_listing(listing: Listing, fmt: str, columns: tuple[str, ...], sort_c
     text = table(names, picked) if names else ""
     if tty:
         text = _colour(text)
-    return text + (f"\n{listing.footer}" if listing.footer else "")
+    return text + (f"\n{terminal_safe(listing.footer)}" if listing.footer else "")
 
 
 def table(columns: list[str], rows: list[list[Any]]) -> str:
@@ -144,12 +145,23 @@ def _text(value: Any) -> str:
         return str(value)
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
-    return str(value)
+    return terminal_safe(str(value))
+
+
+# Control characters other than newline (\r\n too) and tab, and the invisible format characters (bidi
+# overrides): in a name read from a host they would move the cursor, retitle the terminal or reorder text.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]|\r(?!\n)")
+
+
+def terminal_safe(text: str) -> str:
+    """Text fit for a terminal: each unsafe character shown as its escape (ESC as \\x1b), never sent raw."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _dump(data: Any, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(data, indent=2, default=str)
+        # allow_nan=False: NaN and Infinity are not JSON; the inventory refuses them, so this never fires on input.
+        return json.dumps(data, indent=2, default=str, allow_nan=False)
     import yaml
 
     return yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False).rstrip("\n")

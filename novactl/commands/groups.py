@@ -23,7 +23,7 @@ def server_group_create(app: App, name: str, policy: str) -> Listing:
     from novactl.inventory_schema import SAFE_NAME
     from novactl.poller import poll
 
-    if not re.match(SAFE_NAME, name):
+    if not re.fullmatch(SAFE_NAME, name):
         raise click.BadParameter(f"{name!r} is not a safe name", param_hint="NAME")
     with poll(app.inventory) as cluster:
         group = server_groups.create(cluster, name, policy)

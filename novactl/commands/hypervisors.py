@@ -31,7 +31,7 @@ STAT_KEYS = [
 def _poll(app: App, host: str | None = None) -> list[HostState]:
     from novactl.poller import poll
 
-    with poll(app.inventory, [host] if host else None) as cluster:
+    with poll(app.inventory, None if host is None else [host]) as cluster:  # "" is a host name, unknown
         return list(cluster.states.values())
 
 

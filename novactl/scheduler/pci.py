@@ -8,6 +8,7 @@ pools, so two aliases naming the same device model compete for the same devices.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,8 @@ def requests_for(flavor: Flavor, aliases: dict[str, dict[str, str]]) -> list[Pci
     requests = []
     for item in str(text).split(","):
         name, _, count = item.strip().partition(":")
-        if not count.strip().isdigit() or int(count) < 1:
+        # ASCII digits only: str.isdigit() takes "²", which int() then refuses.
+        if not re.fullmatch(r"\s*[0-9]{1,4}\s*", count) or int(count) < 1:
             raise UsageError(f"flavor {flavor.name}: {EXTRA_SPEC} entry {item.strip()!r} is not ALIAS:COUNT")
         if name not in aliases:
             known = ", ".join(sorted(aliases)) or "none defined"

@@ -377,22 +377,23 @@ def test_other_schema_violations(text, expected):
     assert error(text) == expected
 
 
-@pytest.mark.parametrize(("value", "number"), [(".nan", "nan"), (".NaN", "nan"), (".inf", "inf"), ("-.inf", "-inf")])
+@pytest.mark.parametrize("value", [".nan", ".NaN", ".inf", "-.inf", "1.0e+999"])
 @pytest.mark.parametrize(
     ("text", "where"),
     [
         ("scheduler:\n  ram_allocation_ratio: {}\n", "2:25: scheduler.ram_allocation_ratio"),
         ("scheduler:\n  cpu_weight_multiplier: {}\n", "2:26: scheduler.cpu_weight_multiplier"),
         ("defaults:\n  connect_timeout: {}\n", "2:20: defaults.connect_timeout"),
+        ("hosts:\n  - {{name: a, driver: fake, facts: {{cpu_info: {{clock: {}}}}}}}\n", "2:55: hosts[0].facts.cpu_info.clock"),
     ],
 )
-def test_non_finite_numbers_are_rejected(text, where, value, number):
-    assert error(text.format(value) + ONE_FAKE_HOST) == f"inv.yaml:{where}: expected number, got float {number}"
+def test_non_finite_numbers_are_rejected_anywhere(text, where, value):
+    assert error(text.format(value) + ONE_FAKE_HOST) == f"inv.yaml:{where}: {value} is not a finite number"
 
 
-def test_large_integers_are_numbers():
-    inv = parse(f"{ONE_FAKE_HOST}scheduler:\n  ram_weight_multiplier: {10**400}\n")
-    assert inv.scheduler.ram_weight_multiplier == 10**400
+def test_integers_are_numbers():
+    inv = parse(f"{ONE_FAKE_HOST}scheduler:\n  ram_weight_multiplier: {10**6}\n")
+    assert inv.scheduler.ram_weight_multiplier == 10**6
 
 
 @pytest.mark.parametrize("name", ["a;rm -rf /", "$(x)", "`id`", "a b", "-rf", "../etc", "a" * 64])
@@ -599,9 +600,9 @@ def test_empty_inventory(text):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("- a\n- b\n", "inv.yaml:1:1: inventory: expected object, got list ['a', 'b']"),
-        ("just words\n", "inv.yaml:1:1: inventory: expected object, got str 'just words'"),
-        ("42\n", "inv.yaml:1:1: inventory: expected object, got int 42"),
+        ("- a\n- b\n", "inv.yaml:1:1: inventory: expected a mapping (hosts:, flavors:, ...), got list"),
+        ("just words\n", "inv.yaml:1:1: inventory: expected a mapping (hosts:, flavors:, ...), got str"),
+        ("42\n", "inv.yaml:1:1: inventory: expected a mapping (hosts:, flavors:, ...), got int"),
     ],
 )
 def test_document_that_is_not_a_mapping(text, expected):

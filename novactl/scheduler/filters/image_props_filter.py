@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from novactl.hoststate import HostState
+from novactl.inventory_schema import VERSION_CLAUSE
 from novactl.scheduler.filters.base import BaseHostFilter
 from novactl.scheduler.request import RequestSpec
 
@@ -24,7 +25,7 @@ _LEGACY = {
 _ARCH_ALIASES = {"i386": "i686", "i486": "i686", "i586": "i686", "x86_32": "i686", "x86_32p": "i686", "amd64": "x86_64"}
 _HV_ALIASES = {"xapi": "xen"}
 _VM_MODE_ALIASES = {"pv": "xen", "hv": "hvm", "baremetal": "hvm"}
-_PREDICATE = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*([0-9][0-9.]*)\s*$")
+_PREDICATE = re.compile(VERSION_CLAUSE)
 _COMPARE = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
@@ -76,7 +77,7 @@ def version_satisfies(hypervisor_version: int, requirement: str) -> bool:
     """distutils VersionPredicate semantics for a comma-separated list like '>=6.0,<6.2'."""
     have = _version_tuple(version_str(hypervisor_version))
     for clause in requirement.split(","):
-        found = _PREDICATE.match(clause)
+        found = _PREDICATE.fullmatch(clause)
         if not found:
             return False  # Nova raised on a malformed predicate; here the host just does not match
         op, version = found.groups()
