@@ -162,6 +162,14 @@ class HostState:
         if instance is not None:
             self.instances[instance.uuid] = instance
 
+    def release(self, flavor: Flavor, instance_uuid: str | None = None) -> None:
+        """Undo `consume`: a planned move takes the instance off this host."""
+        self.memory_mb_used -= flavor.ram
+        self.local_gb_used -= flavor.disk + flavor.ephemeral
+        self.vcpus_used -= flavor.vcpus
+        if instance_uuid is not None:
+            self.instances.pop(instance_uuid, None)
+
 
 def build_host_state(
     host: str,

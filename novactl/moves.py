@@ -55,13 +55,7 @@ def select_target(
     """Schedule a move of `instance` with `flavor`: to `host` if given (it must still pass the
     filters), on its own host if `same_host` and it fits there, else anywhere but its own host."""
     scheduler = Scheduler(cluster.inventory.scheduler)
-    known = {i.id: i for i in cluster.inventory.images}
-    spec = RequestSpec(
-        flavor=flavor,
-        image=known.get(instance.image_id),  # gone from the inventory: the move itself will say so
-        instance_group=_group(cluster, instance, planned or {}),
-        instance_uuid=instance.uuid,
-    )
+    spec = move_spec(cluster, instance, flavor, planned or {})
     states = list(cluster.states.values())
     if same_host:  # Nova's allow_resize_to_same_host, preferring to stay
         result = scheduler.select([cluster.state(instance.host)], spec)
@@ -77,6 +71,18 @@ def select_target(
         raise result.no_valid_host()
     note = f"{instance.host} has no room" if same_host else ""
     return Target(result.chosen, result.limits, note)
+
+
+def move_spec(cluster: Cluster, instance: InstanceInfo, flavor: Flavor, planned: dict[str, str]) -> RequestSpec:
+    """The request a move of `instance` schedules with; `planned` maps instance uuid -> the host a
+    planned but not yet made move puts it on."""
+    known = {i.id: i for i in cluster.inventory.images}
+    return RequestSpec(
+        flavor=flavor,
+        image=known.get(instance.image_id),  # gone from the inventory: the move itself will say so
+        instance_group=_group(cluster, instance, planned),
+        instance_uuid=instance.uuid,
+    )
 
 
 def _group(cluster: Cluster, instance: InstanceInfo, planned: dict[str, str]) -> InstanceGroup | None:
@@ -226,11 +232,15 @@ def _old_host(cluster: Cluster, instance: InstanceInfo, verb: str) -> str:
 # -- live migration ----------------------------------------------------------------------------------
 
 
-def live_migration(inventory: Inventory, name: str, host: str | None) -> tuple[InstanceInfo, float]:
+def live_migration(inventory: Inventory, name: str, host: str | None, expected_host: str | None = None) -> tuple[InstanceInfo, float]:
+    """Live-migrate `name` to `host` (or the scheduler's choice); with `expected_host`, only if the
+    instance is still there (a planned move whose plan went stale is refused)."""
     if host is not None:
         inventory.host(host)
     with poll(inventory) as cluster:
         instance = find(cluster, name)
+        if expected_host is not None and instance.host != expected_host:
+            raise NovactlError(f"instance {instance.name} is on {instance.host} now, not on {expected_host} as planned")
         check_state("live-migrate", instance, {"active", "paused"})
         target = select_target(cluster, instance, instance.flavor, host=host)
         return _live(cluster, instance, target)

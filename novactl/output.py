@@ -28,6 +28,8 @@ class Listing:
     # Text for humans after a table (e.g. a dry run's explanation); never in machine formats.
     footer: str = ""
     exit_code: int = 0  # printed output can still mean failure (a dry run that found no host)
+    # What -f json/yaml print, when richer than the rows (e.g. a rebalance plan with its scores).
+    document: Any = None
 
 
 @dataclass
@@ -56,6 +58,8 @@ def render(
         if fmt == "table":  # structured values (cpu_info's JSON) wrap inside their row, not across the terminal
             listing.rows = [[key, _wrapped(result.fields[key])] for key, _value in listing.rows]
         return _render_listing(listing, fmt, (), (), tty)
+    if fmt in ("json", "yaml") and result.document is not None:
+        return _dump(result.document, fmt)
     return _render_listing(result, fmt, columns, sort_column, tty)
 
 
