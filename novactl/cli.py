@@ -8,7 +8,7 @@ import sys
 import click
 
 from novactl import __version__
-from novactl.commands import catalog, explain, export, groups, hypervisors, lifecycle, rebalance, servers, services
+from novactl.commands import catalog, doctor, explain, export, groups, hypervisors, lifecycle, rebalance, servers, services
 from novactl.commands.common import App
 from novactl.errors import EXIT_FAILED, EXIT_USAGE, NovactlError
 from novactl.output import terminal_safe
@@ -53,6 +53,7 @@ COMMANDS = [
     lifecycle.evacuate,
     export.export,
     rebalance.rebalance,
+    doctor.doctor,
 ]
 
 
