@@ -58,3 +58,66 @@ def test_rebalance_spreads_guests_booted_onto_one_host(lab: Lab, inventory: Path
     assert {row["Host"] for row in listed.values()} == {h1, h2, h3}
     assert all(row["Status"] == "ACTIVE" for row in listed.values())
     assert novactl_json(inventory, "rebalance", "--dry-run")["moves"] == []  # balanced now
+
+
+# -- doctor ------------------------------------------------------------------------------------------------
+
+
+def test_doctor_names_a_missing_bridge_and_a_dead_sshd_and_passes_a_healthy_host(lab: Lab, tmp_path: Path, marker_image: dict) -> None:
+    h1, h2, h3 = (h.name for h in lab.hosts)
+    networks = [{"name": "lan", "bridge": "br-doc", "physical_interface": "doc0"}]
+    inventory = lab.write_inventory(tmp_path / "doctor.yaml", images=[marker_image], networks=networks)
+    # h2 has the bridge with its uplink (one end of a veth pair); h1 has neither; h3's sshd is down.
+    for argv in (["ip", "link", "add", "doc0", "type", "veth", "peer", "name", "doc1"], ["ip", "link", "add", "br-doc", "type", "bridge"]):
+        lab.exec(h2, argv)
+    lab.exec(h2, ["ip", "link", "set", "doc0", "master", "br-doc"])
+    lab.exec(h2, ["ip", "link", "set", "br-doc", "up"])
+    lab.stop_sshd(h3)
+    try:
+        done = novactl(inventory, "doctor", "-f", "json", timeout=120)
+        only_h2 = novactl(inventory, "doctor", h2, "-f", "value", "-c", "Status", timeout=120)
+    finally:
+        lab.start_sshd(h3)
+        lab.exec(h2, ["ip", "link", "del", "br-doc"])
+        lab.exec(h2, ["ip", "link", "del", "doc0"])
+    assert done.returncode == 1, done.stderr
+    rows = json.loads(done.stdout)
+    by_host = {h: [r for r in rows if r["Host"] == h] for h in (h1, h2, h3)}
+
+    (dead,) = by_host[h3]  # one row, not a hang
+    assert (dead["Check"], dead["Status"]) == ("ssh", "fail")
+    assert "start sshd" in dead["Detail"]
+
+    (missing,) = [r for r in by_host[h1] if r["Status"] == "fail"]
+    assert (missing["Check"], missing["Status"]) == ("bridge br-doc", "fail")
+    assert "bridge br-doc (network lan) is missing" in missing["Detail"]
+
+    healthy = {r["Check"]: r for r in by_host[h2]}
+    assert all(r["Status"] != "fail" for r in healthy.values()), healthy
+    expected = {"ssh", "kvm", "virt-ssh-helper", "libvirtd", "qemu-img", "bridge br-doc", "instances_path", "state_path", "_base", "clock"}
+    assert expected <= set(healthy)
+    assert healthy["bridge br-doc"] == {
+        "Host": h2,
+        "Check": "bridge br-doc",
+        "Status": "ok",
+        "Detail": "bridge br-doc (network lan) present; port doc0",
+    }
+    assert healthy["libvirtd"]["Detail"].startswith("libvirt ") and healthy["qemu-img"]["Detail"].startswith("qemu-img ")
+
+    # Only the named host, and it passes: exit 0.
+    assert only_h2.returncode == 0 and "fail" not in only_h2.stdout.split()
+
+
+def test_doctor_gives_up_on_a_hung_libvirtd_at_the_deadline(lab: Lab, tmp_path: Path, marker_image: dict) -> None:
+    h1 = lab.hosts[0].name
+    inventory = lab.write_inventory(tmp_path / "doctor.yaml", images=[marker_image])
+    pid = lab.exec(h1, ["pidof", "libvirtd"]).stdout.split()[0]  # pid in h1's own PID namespace
+    lab.exec(h1, ["kill", "-STOP", pid])
+    try:
+        done = novactl(inventory, "doctor", h1, "--deadline", "5", "-f", "json", timeout=60)
+    finally:
+        lab.exec(h1, ["kill", "-CONT", pid])
+    assert done.returncode == 1, done.stderr
+    last = json.loads(done.stdout)[-1]
+    assert (last["Check"], last["Status"]) == ("libvirtd", "fail")
+    assert last["Detail"] == "no answer within 5 s: the host hangs in this check"
