@@ -1,6 +1,8 @@
 """Typed errors and the exit codes the CLI maps them to (documented in README.md)."""
 
-EXIT_OK = 0
+import difflib
+from collections.abc import Iterable
+
 EXIT_FAILED = 1  # the operation was attempted and failed (host error, every attempt failed)
 EXIT_USAGE = 2  # bad input: inventory, options, names; nothing touched any host
 EXIT_NO_VALID_HOST = 3  # the scheduler found no host for the request
@@ -42,3 +44,17 @@ class HostError(NovactlError):
         super().__init__(f"{host}: {message}")
         self.host = host
         self.reason = message
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """' Did you mean X?' for the known name closest to a mistyped one ('' when none is close).
+
+    A different case alone (`Cirros`) always matches; otherwise difflib's ratio of at least 0.6.
+    """
+    known = list(known)
+    same = [k for k in known if k.lower() == word.lower()]
+    close = same or difflib.get_close_matches(word.lower(), [k.lower() for k in known], n=1)
+    if not close:
+        return ""
+    match = same[0] if same else next(k for k in known if k.lower() == close[0])
+    return f" Did you mean {match!r}?"

@@ -139,10 +139,6 @@ class HostState:
         return self.vcpus
 
     @property
-    def num_instances(self) -> int:
-        return len(self.instances)
-
-    @property
     def running_vms(self) -> int:
         return len(self.instances)
 

@@ -106,6 +106,48 @@ def power(inventory: Inventory, names: list[str], verb: str, timeout: float = 60
     return outcomes
 
 
+# The task_states of a move in progress (possibly run by another novactl): deleting then would leave
+# the move's other copy behind. Nova lets its conductor sort that out; novactl has none, so it refuses.
+MOVE_TASK_STATES = {
+    "resize_prep",
+    "resize_migrating",
+    "resize_migrated",
+    "resize_finish",
+    "resize_reverting",
+    "resize_confirming",
+    "migrating",
+}
+
+
+def delete(inventory: Inventory, names: list[str]) -> list[Outcome]:
+    """Delete instances as Nova's API does: in any vm_state, and a VERIFY_RESIZE instance's source copy
+    goes too (Nova's _confirm_resize_on_deleting). Refused, before any host is touched, during a move
+    or when a resized instance's source host is down (its copy there would be left behind)."""
+    with poll(inventory) as cluster:
+        targets = [find(cluster, name) for name in names]
+        for instance in targets:
+            if instance.task_state in MOVE_TASK_STATES:
+                move = instance.task_state
+                raise UsageError(f"cannot delete instance {instance.name} while it is in task_state {move} (a move is in progress)")
+            source = _resize_source(instance)
+            if source and not cluster.state(source).up:
+                state = cluster.state(source)
+                raise HostError(source, f"is down ({state.down_reason}); instance {instance.name}'s copy there would be left behind")
+        return [_attempt(instance, lambda i=instance: _delete_one(cluster, i)) for instance in targets]
+
+
+def _resize_source(instance: InstanceInfo) -> str | None:
+    return instance.metadata.get("old_host") if instance.vm_state == "resized" else None
+
+
+def _delete_one(cluster: Cluster, instance: InstanceInfo) -> str:
+    source = _resize_source(instance)
+    if source:
+        cluster.drivers[source].confirm_migration(instance.uuid)
+    cluster.drivers[instance.host].destroy(instance)
+    return "deleted"
+
+
 def set_error(driver: ComputeDriver, instance: InstanceInfo, message: str) -> None:
     """vm_state ERROR with Nova's fault fields, kept in the domain's metadata (best effort)."""
     instance.vm_state, instance.task_state = "error", None

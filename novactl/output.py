@@ -90,7 +90,6 @@ def _render_listing(listing: Listing, fmt: str, columns: tuple[str, ...], sort_c
 def table(columns: list[str], rows: list[list[Any]]) -> str:
     cells = [line for row in rows for line in _row_lines(row)]
     if not cells:  # tabulate draws no box for an empty body; Nova still prints the header box
-        cells = []
         width = [len(c) for c in columns]
         line = "+" + "+".join("-" * (w + 2) for w in width) + "+"
         head = "|" + "|".join(f" {c} " for c in columns) + "|"

@@ -24,10 +24,12 @@ from novactl import server_groups
 from novactl.claims import ClaimFailed
 from novactl.drivers.base import SpawnRequest
 from novactl.errors import EXIT_FAILED, HostError, NovactlError, NoValidHost, UsageError
-from novactl.hoststate import InstanceInfo
+from novactl.hoststate import HostState, InstanceInfo
 from novactl.inventory_schema import HOSTNAME
 from novactl.models import Flavor, Image, Inventory, Network
 from novactl.poller import Cluster, poll
+from novactl.scheduler.capacity import CapacityReport
+from novactl.scheduler.capacity import capacity as plan_capacity
 from novactl.scheduler.request import RequestSpec
 from novactl.scheduler.result import SchedulingResult, no_valid_host_message
 from novactl.scheduler.scheduler import Scheduler
@@ -75,6 +77,24 @@ def plan(inventory: Inventory, request: BootRequest, cluster: Cluster) -> tuple[
     spec = request_spec(inventory, request, cluster)
     result = Scheduler(inventory.scheduler).select(list(cluster.states.values()), spec, min_count=request.min_count)
     return spec, result
+
+
+def dry_run(inventory: Inventory, request: BootRequest) -> SchedulingResult:
+    """`boot --dry-run`: validate, poll and schedule; nothing is claimed or built anywhere."""
+    if not request.image:
+        raise UsageError("an image is required (--image)")
+    validate(inventory, request, need_image_file=False)  # a plan needs the image's entry, not its file
+    with poll(inventory) as cluster:
+        return plan(inventory, request, cluster)[1]
+
+
+def capacity(inventory: Inventory, request: BootRequest) -> tuple[CapacityReport, list[HostState]]:
+    """How many more instances of the request's flavor fit, per host and in total; and the polled hosts."""
+    validate(inventory, request, need_image_file=False)
+    with poll(inventory) as cluster:
+        spec = request_spec(inventory, request, cluster)
+        states = list(cluster.states.values())
+        return plan_capacity(Scheduler(inventory.scheduler), states, spec), states
 
 
 def request_spec(inventory: Inventory, request: BootRequest, cluster: Cluster | None = None) -> RequestSpec:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from novactl.commands.common import App, pass_app, with_output
+from novactl.commands.common import App, command, pass_app, with_output
 from novactl.output import Listing, ShowOne
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def _swap(flavor: Flavor) -> int | str:
     return flavor.swap or ""  # novaclient prints an empty Swap cell for a flavor without swap
 
 
-@click.command("flavor-list")
+@command("flavor-list", "images", examples=["flavor-list", "flavor-list -f json --sort-column Memory_MB"])
 @with_output
 @pass_app
 def flavor_list(app: App) -> Listing:
@@ -29,7 +29,7 @@ def flavor_list(app: App) -> Listing:
     return Listing(FLAVOR_COLUMNS, rows)
 
 
-@click.command("flavor-show")
+@command("flavor-show", "images", examples=["flavor-show m1.small"])
 @click.argument("flavor")
 @with_output
 @pass_app
@@ -53,7 +53,7 @@ def flavor_show(app: App, flavor: str) -> ShowOne:
     )
 
 
-@click.command("image-list")
+@command("image-list", "images", examples=["image-list", "image-list -f value -c Name"])
 @with_output
 @pass_app
 def image_list(app: App) -> Listing:

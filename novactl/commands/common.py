@@ -1,10 +1,11 @@
-"""What every command shares: the application context and the output options."""
+"""What every command shares: the application context, command registration, the output options and
+the helpers several commands use (hints, `nova show` fields, down-host notes)."""
 
 from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -12,17 +13,30 @@ import click
 from novactl import output
 
 if TYPE_CHECKING:
+    from novactl.hoststate import HostState, InstanceInfo
+    from novactl.lifecycle import Outcome
     from novactl.models import Inventory
 
 FORMATS = ("table", "json", "yaml", "csv", "value")
+
+# --help lists commands under these headings, in this order (novaclient's grouping).
+HELP_GROUPS = {
+    "servers": "Servers",
+    "scheduling": "Scheduling",
+    "hosts": "Hosts",
+    "images": "Images and flavors",
+    "groups": "Server groups",
+    "other": "Other",
+}
 
 
 class App:
     """Carried in click's context: global options, the inventory loaded once on first use."""
 
-    def __init__(self, inventory_path: str | None, debug: bool):
+    def __init__(self, inventory_path: str | None, debug: bool, colour: bool = True):
         self.inventory_path = inventory_path
         self.debug = debug
+        self.colour = colour
         self._inventory: Inventory | None = None
 
     @property
@@ -37,8 +51,53 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+class Listed:
+    """What --help needs of a top-level command: its heading and examples (printed after its options)."""
+
+    help_group: str
+    examples: list[str]
+
+    def _listed(self, help_group: str, examples: Sequence[str]) -> None:
+        if help_group not in HELP_GROUPS:
+            raise ValueError(f"unknown help group {help_group!r}")
+        self.help_group = help_group
+        self.examples = list(examples)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.examples:
+            with formatter.section("Examples"):
+                for example in self.examples:  # a command line is not wrapped: it can be copied as it is
+                    formatter.write(f"{'':>{formatter.current_indent}}novactl {example}\n")
+        super().format_epilog(ctx, formatter)  # type: ignore[misc]
+
+
+class Command(Listed, click.Command):
+    def __init__(self, *args: Any, help_group: str = "other", examples: Sequence[str] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._listed(help_group, examples)
+
+
+class Group(Listed, click.Group):
+    """A command with subcommands (`export openstack`)."""
+
+    def __init__(self, *args: Any, help_group: str = "other", examples: Sequence[str] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._listed(help_group, examples)
+
+
+def command(name: str, group: str, examples: Sequence[str] = (), **kwargs: Any) -> Callable[[Callable[..., Any]], Command]:
+    """`@command("flavor-list", "images", ["flavor-list -f json"])`: a click command, registered by
+    being defined at the top level of a module listed in cli.COMMAND_MODULES."""
+    return click.command(name, cls=Command, help_group=group, examples=examples, **kwargs)
+
+
+def command_group(name: str, group: str, examples: Sequence[str] = (), **kwargs: Any) -> Callable[[Callable[..., Any]], Group]:
+    """As `command`, for a command with subcommands."""
+    return click.group(name, cls=Group, help_group=group, examples=examples, **kwargs)
+
+
 def with_output(func: Callable[..., Any]) -> Callable[..., None]:
-    """Add -f/-c/--sort-column to a command whose body returns a Listing or ShowOne, and print it."""
+    """Add openstackclient's output options to a command whose body returns a Listing or ShowOne, and print it."""
 
     @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
     @click.option("-c", "--column", "columns", multiple=True, help="Show only this column (repeatable).")
@@ -53,3 +112,63 @@ def with_output(func: Callable[..., Any]) -> Callable[..., None]:
             raise click.exceptions.Exit(result.exit_code)
 
     return wrapper
+
+
+def outcomes_listing(outcomes: list[Outcome]) -> output.Listing:
+    """One row per instance a verb acted on; the command fails (exit code of the first failure) if any did."""
+    rows = [[o.instance.uuid, o.instance.name, o.instance.host, o.result] for o in outcomes]
+    return output.Listing(["ID", "Name", "Host", "Result"], rows, exit_code=first_failure([o.exit_code for o in outcomes]))
+
+
+def first_failure(codes: list[int]) -> int:
+    return next((code for code in codes if code), 0)
+
+
+def parse_hints(values: tuple[str, ...]) -> dict[str, list[str]]:
+    """--hint KEY=VALUE options as Nova's scheduler_hints: each key maps to its values in order."""
+    hints: dict[str, list[str]] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key or not val:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--hint")
+        hints.setdefault(key, []).append(val)
+    return hints
+
+
+def networks_text(instance: InstanceInfo) -> str:
+    return "; ".join(f"{net}={', '.join(macs)}" for net, macs in instance.networks.items())
+
+
+def show_fields(instance: InstanceInfo, host_up: bool = True) -> dict[str, Any]:
+    """`nova show`'s keys where they apply."""
+    from novactl.instances import power_state_name, status, vm_state
+
+    fields: dict[str, Any] = {
+        "OS-EXT-AZ:availability_zone": instance.zone,
+        "OS-EXT-SRV-ATTR:host": instance.host,
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": instance.host,
+        "OS-EXT-SRV-ATTR:instance_name": instance.instance_name,
+        "OS-EXT-STS:power_state": power_state_name(instance),
+        "OS-EXT-STS:task_state": instance.task_state or "-",
+        "OS-EXT-STS:vm_state": vm_state(instance),
+        "created": instance.created,
+        "flavor": f"{instance.flavor.name} ({instance.flavor.id})",
+        "id": instance.uuid,
+        "image": instance.image_id,
+        "name": instance.name,
+        "networks": networks_text(instance),
+        "server_group": instance.group or "-",
+        "status": status(instance, host_up),
+    }
+    if instance.fault:
+        fields["fault"] = instance.fault
+    return fields
+
+
+def down_reasons(states: list[HostState]) -> str:
+    """Why each down host is down (Nova only shows 'down'; we say why, below the table)."""
+    return "\n".join(f"{s.host} is down: {s.down_reason}" for s in states if not s.up)
+
+
+def updated_at(state: HostState) -> str:
+    return state.updated_at.strftime("%Y-%m-%dT%H:%M:%S.000000") if state.updated_at else ""

@@ -1,31 +1,23 @@
-"""boot --dry-run and capacity: the scheduler's decisions, explained (what no peer does well)."""
+"""boot --dry-run: the scheduler's decision, explained (what no peer does well)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import click
-
-from novactl.commands.common import App, pass_app, with_output
-from novactl.errors import NoValidHost, UsageError
-from novactl.output import Listing, ShowOne
+from novactl.errors import NoValidHost
+from novactl.output import ShowOne
 
 if TYPE_CHECKING:
     from novactl.models import Inventory
+    from novactl.pipeline import BootRequest
 
 
-def dry_run_result(inventory: Inventory, request) -> ShowOne:
+def dry_run_result(inventory: Inventory, request: BootRequest) -> ShowOne:
     """Per-filter host counts, every rejection with its numbers, the weighed ranking; touches nothing."""
-    from novactl.pipeline import plan, validate
-
-    if not request.image:
-        raise UsageError("an image is required (--image)")
-    validate(inventory, request, need_image_file=False)  # a plan needs the image's entry, not its file
-    from novactl.poller import poll
+    from novactl.pipeline import dry_run
     from novactl.scheduler.result import no_valid_host_message
 
-    with poll(inventory) as cluster:
-        _spec, result = plan(inventory, request, cluster)
+    result = dry_run(inventory, request)
     lines = []
     for step in result.filters:
         lines.append(f"Filter {step.name} returned {len(step.passed)} host(s)")
@@ -50,30 +42,3 @@ def dry_run_result(inventory: Inventory, request) -> ShowOne:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
-
-
-@click.command("capacity")
-@click.option("--flavor", required=True, help="Name or ID of flavor.")
-@click.option("--image", help="Name or ID of image (for ImagePropertiesFilter).")
-@click.option("--availability-zone", "zone", help="Only this availability zone.")
-@click.option("--hint", "hints", multiple=True, metavar="KEY=VALUE", help="Scheduler hint, e.g. group=G.")
-@with_output
-@pass_app
-def capacity(app: App, flavor: str, image: str | None, zone: str | None, hints: tuple[str, ...]) -> Listing:
-    """How many more instances of FLAVOR fit, per host and in total, and what limits each host first."""
-    from novactl.commands.servers import parse_hints
-    from novactl.commands.services import down_reasons
-    from novactl.pipeline import BootRequest, request_spec, validate
-    from novactl.poller import poll
-    from novactl.scheduler.capacity import capacity as plan_capacity
-    from novactl.scheduler.scheduler import Scheduler
-
-    request = BootRequest(name="capacity", flavor=flavor, image=image, availability_zone=zone, hints=parse_hints(hints))
-    validate(app.inventory, request, need_image_file=False)
-    with poll(app.inventory) as cluster:
-        spec = request_spec(app.inventory, request, cluster)
-        report = plan_capacity(Scheduler(app.inventory.scheduler), list(cluster.states.values()), spec)
-    rows = [[h.host, "unbounded" if h.count is None else h.count, h.limited_by or "-", h.reason] for h in report.hosts]
-    rows.append(["(total)", "unbounded" if report.total is None else report.total, "", report.note])
-    states = list(cluster.states.values())
-    return Listing(["Host", "Instances", "Limited by", "Reason"], rows, footer=down_reasons(states))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, pass_app
+from novactl.commands.common import App, command_group, pass_app
 from novactl.errors import EXIT_FAILED
 
 
-@click.group("export")
+@command_group("export", "other", examples=["export openstack > to-openstack.sh"])
 def export() -> None:
     """Write the cluster out for another system."""
 

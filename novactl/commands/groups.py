@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, pass_app, with_output
+from novactl.commands.common import App, command, pass_app, with_output
 from novactl.output import Listing, ShowOne
 
 POLICIES = ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]
 
 
-@click.command("server-group-create")
+@command("server-group-create", "groups", examples=["server-group-create web --policy anti-affinity"])
 @click.argument("name")
 @click.option("--policy", type=click.Choice(POLICIES), required=True, help="The group's policy.")
 @with_output
@@ -30,7 +30,7 @@ def server_group_create(app: App, name: str, policy: str) -> Listing:
     return Listing(["Id", "Name", "Policies", "Members"], [[group.id, group.name, group.policy, ""]])
 
 
-@click.command("server-group-list")
+@command("server-group-list", "groups", examples=["server-group-list"])
 @with_output
 @pass_app
 def server_group_list(app: App) -> Listing:
@@ -44,7 +44,7 @@ def server_group_list(app: App) -> Listing:
     return Listing(["Id", "Name", "Policies", "Members"], rows)
 
 
-@click.command("server-group-show")
+@command("server-group-show", "groups", examples=["server-group-show web"])
 @click.argument("name")
 @with_output
 @pass_app
@@ -66,7 +66,7 @@ def server_group_show(app: App, name: str) -> ShowOne:
     )
 
 
-@click.command("server-group-delete")
+@command("server-group-delete", "groups", examples=["server-group-delete web"])
 @click.argument("name")
 @with_output
 @pass_app

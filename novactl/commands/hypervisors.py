@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from novactl.commands.common import App, pass_app, with_output
-from novactl.commands.services import down_reasons, updated_at
+from novactl.commands.common import App, command, down_reasons, pass_app, updated_at, with_output
 from novactl.output import Listing, ShowOne
 
 if TYPE_CHECKING:
@@ -67,7 +66,7 @@ def hypervisor_fields(s: HostState) -> dict[str, Any]:
     }
 
 
-@click.command("hypervisor-list")
+@command("hypervisor-list", "hosts", examples=["hypervisor-list"])
 @with_output
 @pass_app
 def hypervisor_list(app: App) -> Listing:
@@ -77,7 +76,7 @@ def hypervisor_list(app: App) -> Listing:
     return Listing(["ID", "Hypervisor hostname", "State", "Status"], rows, footer=down_reasons(states))
 
 
-@click.command("hypervisor-show")
+@command("hypervisor-show", "hosts", examples=["hypervisor-show compute1", "hypervisor-show compute1 -f json -c free_ram_mb"])
 @click.argument("host")
 @with_output
 @pass_app
@@ -87,7 +86,7 @@ def hypervisor_show(app: App, host: str) -> ShowOne:
     return ShowOne(hypervisor_fields(state), footer=down_reasons([state]))
 
 
-@click.command("hypervisor-stats")
+@command("hypervisor-stats", "hosts", examples=["hypervisor-stats"])
 @with_output
 @pass_app
 def hypervisor_stats(app: App) -> ShowOne:
@@ -97,7 +96,7 @@ def hypervisor_stats(app: App) -> ShowOne:
     return ShowOne(totals)
 
 
-@click.command("availability-zone-list")
+@command("availability-zone-list", "scheduling", examples=["availability-zone-list"])
 @with_output
 @pass_app
 def availability_zone_list(app: App) -> Listing:

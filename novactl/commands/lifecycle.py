@@ -1,44 +1,34 @@
-"""Day-2 commands: power verbs, console-log, resize/migrate/live-migration, image-create, evacuate."""
+"""Day-2 commands: power verbs, console-log, resize/migrate/live-migration, image-create, evacuate.
+
+Each returns once the change is done (novactl has no background worker), so none offers --wait.
+"""
 
 from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, pass_app, with_output
-from novactl.commands.servers import show_fields
+from novactl.commands.common import App, command, first_failure, outcomes_listing, pass_app, show_fields, with_output
 from novactl.output import Listing, ShowOne
 
-RESULT_COLUMNS = ["ID", "Name", "Host", "Result"]
 TIMEOUT_HELP = "Seconds to wait for the guest to honour ACPI before destroying it (Nova's shutdown_timeout)."
-WAIT_HELP = "Return once the instance reached its new state (always: novactl has no background worker)."
-
-
-def _outcomes(outcomes: list) -> Listing:
-    rows = [[o.instance.uuid, o.instance.name, o.instance.host, o.result] for o in outcomes]
-    return Listing(RESULT_COLUMNS, rows, exit_code=_first_failure([o.exit_code for o in outcomes]))
-
-
-def _first_failure(codes: list[int]) -> int:
-    return next((code for code in codes if code), 0)
 
 
 def _power_command(verb: str, doc: str, timeout: bool = False, hard: bool = False) -> click.Command:
     """One click command per power verb; they differ only in the verb and a couple of options."""
 
-    def body(app: App, servers: tuple[str, ...], wait: bool, timeout: float = 60, hard: bool = False) -> Listing:
+    def body(app: App, servers: tuple[str, ...], timeout: float = 60, hard: bool = False) -> Listing:
         from novactl import lifecycle
 
-        return _outcomes(lifecycle.power(app.inventory, list(servers), verb, timeout=timeout, hard=hard))
+        return outcomes_listing(lifecycle.power(app.inventory, list(servers), verb, timeout=timeout, hard=hard))
 
     body.__doc__ = doc
-    command = with_output(pass_app(body))
+    decorated = with_output(pass_app(body))
     if hard:
-        command = click.option("--hard", is_flag=True, help="Destroy and start again (no ACPI attempt).")(command)
+        decorated = click.option("--hard", is_flag=True, help="Destroy and start again (no ACPI attempt).")(decorated)
     if timeout:
-        command = click.option("--timeout", type=click.FloatRange(min=0), default=60, show_default=True, help=TIMEOUT_HELP)(command)
-    command = click.option("--wait/--no-wait", default=True, show_default=True, help=WAIT_HELP)(command)
-    command = click.argument("servers", nargs=-1, required=True)(command)
-    return click.command(verb)(command)
+        decorated = click.option("--timeout", type=click.FloatRange(min=0), default=60, show_default=True, help=TIMEOUT_HELP)(decorated)
+    decorated = click.argument("servers", nargs=-1, required=True)(decorated)
+    return command(verb, "servers", examples=[f"{verb} web1", f"{verb} web1 web2 -f json"])(decorated)
 
 
 stop = _power_command("stop", "Stop servers: ACPI shutdown, destroyed after --timeout (Nova's clean shutdown).", timeout=True)
@@ -50,7 +40,7 @@ pause = _power_command("pause", "Pause servers: vCPUs stopped, memory kept.")
 unpause = _power_command("unpause", "Unpause paused servers.")
 
 
-@click.command("console-log")
+@command("console-log", "servers", examples=["console-log web1 --length 20"])
 @click.argument("server")
 @click.option("--length", type=click.IntRange(min=0), help="Only the last N lines.")
 @pass_app
@@ -61,14 +51,13 @@ def console_log(app: App, server: str, length: int | None) -> None:
     click.echo(lifecycle.console_log(app.inventory, server, length), nl=False)
 
 
-@click.command("resize")
+@command("resize", "servers", examples=["resize web1 m1.medium", "resize-confirm web1"])
 @click.argument("server")
 @click.argument("flavor")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60, show_default=True, help=TIMEOUT_HELP)
-@click.option("--wait/--no-wait", default=True, show_default=True, help=WAIT_HELP)
 @with_output
 @pass_app
-def resize(app: App, server: str, flavor: str, timeout: float, wait: bool) -> ShowOne:
+def resize(app: App, server: str, flavor: str, timeout: float) -> ShowOne:
     """Resize a server (on its own host if the new flavor fits there); confirm or revert afterwards."""
     from novactl import moves
 
@@ -77,7 +66,7 @@ def resize(app: App, server: str, flavor: str, timeout: float, wait: bool) -> Sh
     return ShowOne(show_fields(instance), footer=f"Resized onto {where}; now resize-confirm or resize-revert.")
 
 
-@click.command("resize-confirm")
+@command("resize-confirm", "servers", examples=["resize-confirm web1"])
 @click.argument("server")
 @with_output
 @pass_app
@@ -88,7 +77,7 @@ def resize_confirm(app: App, server: str) -> ShowOne:
     return ShowOne(show_fields(moves.resize_confirm(app.inventory, server)))
 
 
-@click.command("resize-revert")
+@command("resize-revert", "servers", examples=["resize-revert web1"])
 @click.argument("server")
 @with_output
 @pass_app
@@ -99,14 +88,13 @@ def resize_revert(app: App, server: str) -> ShowOne:
     return ShowOne(show_fields(moves.resize_revert(app.inventory, server)))
 
 
-@click.command("migrate")
+@command("migrate", "servers", examples=["migrate web1", "migrate web1 --host compute2"])
 @click.argument("server")
 @click.option("--host", help="Destination host (it must still pass the scheduler's filters).")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60, show_default=True, help=TIMEOUT_HELP)
-@click.option("--wait/--no-wait", default=True, show_default=True, help=WAIT_HELP)
 @with_output
 @pass_app
-def migrate(app: App, server: str, host: str | None, timeout: float, wait: bool) -> ShowOne:
+def migrate(app: App, server: str, host: str | None, timeout: float) -> ShowOne:
     """Cold-migrate a server to another host (scheduler's choice); confirm or revert afterwards."""
     from novactl import moves
 
@@ -114,13 +102,12 @@ def migrate(app: App, server: str, host: str | None, timeout: float, wait: bool)
     return ShowOne(show_fields(instance), footer=f"Migrated to {instance.host}; now resize-confirm or resize-revert.")
 
 
-@click.command("live-migration")
+@command("live-migration", "servers", examples=["live-migration web1", "live-migration web1 compute2"])
 @click.argument("server")
 @click.argument("host", required=False)
-@click.option("--wait/--no-wait", default=True, show_default=True, help=WAIT_HELP)
 @with_output
 @pass_app
-def live_migration(app: App, server: str, host: str | None, wait: bool) -> ShowOne:
+def live_migration(app: App, server: str, host: str | None) -> ShowOne:
     """Live-migrate a running server with its local disks (block migration) to HOST or the scheduler's choice."""
     from novactl import moves
 
@@ -128,7 +115,7 @@ def live_migration(app: App, server: str, host: str | None, wait: bool) -> ShowO
     return ShowOne(show_fields(instance), footer=f"Live-migrated to {instance.host} in {seconds:.1f} s.")
 
 
-@click.command("image-create")
+@command("image-create", "images", examples=["image-create web1 web1-snap"])
 @click.argument("server")
 @click.argument("image_name")
 @with_output
@@ -147,7 +134,7 @@ def image_create(app: App, server: str, image_name: str) -> ShowOne:
     return ShowOne({**snap.entry, "path": str(snap.path)}, footer=footer)
 
 
-@click.command("evacuate")
+@command("evacuate", "hosts", examples=["evacuate compute1 --dry-run", "evacuate compute1"])
 @click.argument("host")
 @click.option("--dry-run", is_flag=True, help="Print the plan (instance, action, target) and touch nothing.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60, show_default=True, help=TIMEOUT_HELP)
@@ -163,4 +150,4 @@ def evacuate(app: App, host: str, dry_run: bool, timeout: float) -> Listing:
         result = outcome.result if outcome else (f"ERROR: {step.problem}" if step.problem else "planned")
         codes.append(outcome.exit_code if outcome else step.exit_code)
         rows.append([step.instance.uuid, step.instance.name, step.action, target, result])
-    return Listing(["ID", "Name", "Action", "Target", "Result"], rows, exit_code=_first_failure(codes))
+    return Listing(["ID", "Name", "Action", "Target", "Result"], rows, exit_code=first_failure(codes))

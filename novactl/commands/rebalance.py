@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, pass_app, with_output
+from novactl.commands.common import App, command, pass_app, with_output
 from novactl.output import Listing
 
 
-@click.command("rebalance")
+@command("rebalance", "hosts", examples=["rebalance", "rebalance --execute --max-moves 3"])
 @click.option("--dry-run", is_flag=True, help="Print the plan and touch nothing (the default).")
 @click.option("--execute", is_flag=True, help="Run the plan's live migrations one by one; stop at the first failure.")
 @click.option("--max-moves", type=click.IntRange(min=0), help="Plan at most N moves.")

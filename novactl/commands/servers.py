@@ -5,63 +5,39 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from novactl.commands.common import App, pass_app, with_output
+from novactl.commands.common import (
+    App,
+    command,
+    down_reasons,
+    networks_text,
+    outcomes_listing,
+    parse_hints,
+    pass_app,
+    show_fields,
+    with_output,
+)
 from novactl.output import Listing, ShowOne
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-    from novactl.hoststate import InstanceInfo
-
 LIST_COLUMNS = ["ID", "Name", "Status", "Task State", "Power State", "Networks"]
 LONG_COLUMNS = ["Host", "Flavor", "Image", "Availability Zone"]
 
 
-def parse_hints(values: tuple[str, ...]) -> dict[str, list[str]]:
-    hints: dict[str, list[str]] = {}
-    for value in values:
-        key, sep, val = value.partition("=")
-        if not sep or not key or not val:
-            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--hint")
-        hints.setdefault(key, []).append(val)
-    return hints
-
-
-def networks_text(instance: InstanceInfo) -> str:
-    return "; ".join(f"{net}={', '.join(macs)}" for net, macs in instance.networks.items())
-
-
-def show_fields(instance: InstanceInfo, host_up: bool = True) -> dict[str, Any]:
-    """`nova show`'s keys where they apply."""
-    from novactl.instances import power_state_name, status, vm_state
-
-    fields: dict[str, Any] = {
-        "OS-EXT-AZ:availability_zone": instance.zone,
-        "OS-EXT-SRV-ATTR:host": instance.host,
-        "OS-EXT-SRV-ATTR:hypervisor_hostname": instance.host,
-        "OS-EXT-SRV-ATTR:instance_name": instance.instance_name,
-        "OS-EXT-STS:power_state": power_state_name(instance),
-        "OS-EXT-STS:task_state": instance.task_state or "-",
-        "OS-EXT-STS:vm_state": vm_state(instance),
-        "created": instance.created,
-        "flavor": f"{instance.flavor.name} ({instance.flavor.id})",
-        "id": instance.uuid,
-        "image": instance.image_id,
-        "name": instance.name,
-        "networks": networks_text(instance),
-        "server_group": instance.group or "-",
-        "status": status(instance, host_up),
-    }
-    if instance.fault:
-        fields["fault"] = instance.fault
-    return fields
-
-
-@click.command("boot")
+@command(
+    "boot",
+    "servers",
+    examples=[
+        "boot web1 --flavor m1.small --image cirros",
+        "boot web --flavor m1.small --image cirros --max-count 3 --hint group=web",
+        "boot web1 --flavor m1.small --image cirros --availability-zone nova:compute2 --dry-run",
+    ],
+)
 @click.argument("name")
 @click.option("--flavor", required=True, help="Name or ID of flavor.")
 @click.option("--image", help="Name or ID of image.")
@@ -137,7 +113,7 @@ def _progress_bar() -> Iterator[Callable[[str, int], None] | None]:
         yield advance
 
 
-@click.command("list")
+@command("list", "servers", examples=["list", "list --long --status ACTIVE", "list -f value -c ID -c Name"])
 @click.option("--long", "long_", is_flag=True, help="Also show Host, Flavor, Image, Availability Zone.")
 @click.option("--host", help="Only instances on this host.")
 @click.option("--status", help="Only instances with this Status (e.g. ACTIVE, SHUTOFF).")
@@ -146,7 +122,6 @@ def _progress_bar() -> Iterator[Callable[[str, int], None] | None]:
 @pass_app
 def list_(app: App, long_: bool, host: str | None, status: str | None, name: str | None) -> Listing:
     """List servers on every host (all hosts polled in parallel)."""
-    from novactl.commands.services import down_reasons
     from novactl.instances import power_state_name
     from novactl.instances import status as status_of
     from novactl.poller import poll
@@ -178,7 +153,7 @@ def list_(app: App, long_: bool, host: str | None, status: str | None, name: str
     return Listing(LIST_COLUMNS + (LONG_COLUMNS if long_ else []), rows, footer=down_reasons(states))
 
 
-@click.command("show")
+@command("show", "servers", examples=["show web1", "show web1 -f json"])
 @click.argument("server")
 @with_output
 @pass_app
@@ -192,19 +167,16 @@ def show(app: App, server: str) -> ShowOne:
     return ShowOne(show_fields(instance))
 
 
-@click.command("delete")
+@command("delete", "servers", examples=["delete web1", "delete web1 web2"])
 @click.argument("servers", nargs=-1, required=True)
 @with_output
 @pass_app
 def delete(app: App, servers: tuple[str, ...]) -> Listing:
-    """Delete servers: domain, disks, directory and tap (the cached base image stays)."""
-    from novactl.instances import resolve
-    from novactl.poller import poll
+    """Delete servers: domain, disks, directory and tap (the cached base image stays).
 
-    rows = []
-    with poll(app.inventory) as cluster:
-        targets = [resolve(cluster, s) for s in servers]
-        for instance in targets:
-            cluster.drivers[instance.host].destroy(instance)
-            rows.append([instance.uuid, instance.name, instance.host, "deleted"])
-    return Listing(["ID", "Name", "Host", "Result"], rows)
+    Any status, as Nova; a server in VERIFY_RESIZE loses its copy on the old host too. Refused while
+    a move is in progress (task_state set by resize or migration).
+    """
+    from novactl import lifecycle
+
+    return outcomes_listing(lifecycle.delete(app.inventory, list(servers)))

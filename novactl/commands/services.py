@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, pass_app, with_output
-from novactl.errors import HostError
+from novactl.commands.common import App, command, down_reasons, pass_app, updated_at, with_output
 from novactl.output import Listing
 
 SERVICE_COLUMNS = ["Id", "Binary", "Host", "Zone", "Status", "State", "Updated_at", "Disabled Reason"]
 
 
-def updated_at(state) -> str:
-    return state.updated_at.strftime("%Y-%m-%dT%H:%M:%S.000000") if state.updated_at else ""
-
-
-@click.command("service-list")
+@command("service-list", "hosts", examples=["service-list", "service-list --host compute1 -f json"])
 @click.option("--host", help="Only this host.")
 @with_output
 @pass_app
@@ -29,27 +24,16 @@ def service_list(app: App, host: str | None) -> Listing:
     return Listing(SERVICE_COLUMNS, rows, footer=down_reasons(states))
 
 
-def down_reasons(states) -> str:
-    """Why each down host is down (Nova only shows 'down'; we say why, below the table)."""
-    return "\n".join(f"{s.host} is down: {s.down_reason}" for s in states if not s.up)
-
-
 def _set_status(app: App, host: str, disabled: bool, reason: str | None) -> Listing:
-    from novactl.drivers import make_driver
+    from novactl.services import set_service_status
 
-    driver = make_driver(app.inventory.host(host), app.inventory)
-    try:
-        driver.set_service_status(disabled, reason)
-    except HostError as exc:
-        raise HostError(host, f"cannot change the service status: {exc.reason}") from None
-    finally:
-        driver.close()
+    set_service_status(app.inventory, host, disabled, reason)
     columns = ["Host", "Binary", "Status"] + (["Disabled Reason"] if disabled else [])
     row = [host, "nova-compute", "disabled" if disabled else "enabled"] + ([reason or ""] if disabled else [])
     return Listing(columns, [row])
 
 
-@click.command("service-disable")
+@command("service-disable", "hosts", examples=['service-disable compute1 --reason "disk swap"'])
 @click.argument("host")
 @click.option("--reason", help="Reason for disabling the service.")
 @with_output
@@ -59,7 +43,7 @@ def service_disable(app: App, host: str, reason: str | None) -> Listing:
     return _set_status(app, host, True, reason)
 
 
-@click.command("service-enable")
+@command("service-enable", "hosts", examples=["service-enable compute1"])
 @click.argument("host")
 @with_output
 @pass_app

@@ -32,15 +32,3 @@ class RequestSpec:
     # Nova's spec_obj.instance_uuid: the instance being moved, or the first of a boot (log lines);
     # lets ServerGroupAntiAffinityFilter accept the host a moving member already runs on.
     instance_uuid: str | None = None
-
-    @property
-    def memory_mb(self) -> int:
-        return self.flavor.ram
-
-    @property
-    def vcpus(self) -> int:
-        return self.flavor.vcpus
-
-    @property
-    def swap(self) -> int:
-        return self.flavor.swap

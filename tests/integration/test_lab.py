@@ -108,7 +108,8 @@ def test_network_commands_work_inside_a_host(lab: Lab) -> None:
 def test_hosts_reach_each_other(lab: Lab) -> None:
     lab1, lab2 = lab.hosts[:2]
     # By name, via the host's /etc/hosts; bash's /dev/tcp, since a host's /root (pyenv's python) is its own.
-    lab.exec(lab1, ["timeout", "3", "bash", "-c", f"exec 3<>/dev/tcp/{lab2.name}/22"])
+    done = lab.exec(lab1, ["timeout", "3", "bash", "-c", f"exec 3<>/dev/tcp/{lab2.name}/22; head -c 4 <&3"])
+    assert done.stdout == "SSH-"  # lab2's sshd answered with its identification string
 
 
 def test_stopped_sshd_refuses_quickly_others_still_work(lab: Lab) -> None:

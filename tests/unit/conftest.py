@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from novactl.cli import main
+from tests.unit.runner import Run, run
 
 # Three fake hosts, enough for every read-only command: compute1 up with two guests, compute2 up but
 # disabled (its own zone, one guest), compute3 down. Usage figures in the CLI tests derive from these.
@@ -87,23 +86,7 @@ def fake_cluster(write_inventory: Callable[..., Path]) -> Path:
     return path
 
 
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
-def run_main(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    """run_main(*argv): novactl.cli.main in-process (as the console script runs it), exit code and output."""
-
-    def run(*argv: str) -> Run:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
-            main(list(argv))
-        out, err = capsys.readouterr()
-        code = exited.value.code
-        return Run(code if isinstance(code, int) else (0 if code is None else 1), out, err)
-
+def run_main() -> Callable[..., Run]:
+    """The CLI run in-process by tests/unit/runner.py's `run` (a fixture for tests that take it as one)."""
     return run

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from novactl.cli import cli, main
+from tests.unit.runner import invoke, run
 
 INVENTORY = """\
 hosts:
@@ -30,14 +29,10 @@ def inventory(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
 def test_flavor_below_the_images_min_ram_is_refused(inventory: Path, dry_run: list[str]) -> None:
-    with CliRunner().isolation() as (out, err, _), pytest.raises(SystemExit) as exit_:
-        main(["-i", str(inventory), "boot", "vm", "--flavor", "small", "--image", "fat", *dry_run])
-    assert exit_.value.code == 2
-    assert out.getvalue() == b""
-    assert err.getvalue().decode() == "ERROR: flavor small's memory (512 MB) is below image fat's min_ram (2048 MB)\n"
+    done = run("-i", inventory, "boot", "vm", "--flavor", "small", "--image", "fat", *dry_run)
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr == "ERROR: flavor small's memory (512 MB) is below image fat's min_ram (2048 MB)\n"
 
 
 def test_a_flavor_meeting_the_minimums_is_planned(inventory: Path) -> None:
-    result = CliRunner().invoke(cli, ["-i", str(inventory), "boot", "vm", "--flavor", "big", "--image", "fat", "--dry-run", "-f", "json"])
-    assert result.exit_code == 0, result.output
-    assert '"chosen": "h1"' in result.output
+    assert '"chosen": "h1"' in invoke(inventory, "boot", "vm", "--flavor", "big", "--image", "fat", "--dry-run", "-f", "json")

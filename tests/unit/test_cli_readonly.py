@@ -18,21 +18,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from click.testing import CliRunner
-
 from novactl import __version__
-from novactl.cli import cli
+from tests.unit.runner import invoke, run
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000000")
 TS = "YYYY-MM-DDTHH:MM:SS.000000"  # as wide as a timestamp, so the boxes stay aligned
 NO_COLUMN = "no column 'Flavor' (columns: Id, Binary, Host, Zone, Status, State, Updated_at, Disabled Reason)"
-
-
-def invoke(inventory: Path, *args: str) -> str:
-    """Run `novactl -i INVENTORY ARGS` in-process; it must succeed; its stdout."""
-    result = CliRunner().invoke(cli, ["-i", str(inventory), *args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def stamped(text: str) -> str:
@@ -121,10 +112,10 @@ def test_flavor_show_json(fake_cluster):
     }
 
 
-def test_flavor_show_unknown_is_one_error_line_and_exit_2(fake_cluster, run_main):
-    run = run_main("-i", str(fake_cluster), "flavor-show", "m1.huge")
-    assert (run.exit_code, run.stdout) == (2, "")
-    assert run.stderr == "ERROR: unknown flavor 'm1.huge' (known: m1.tiny, m1.small, m1.special)\n"
+def test_flavor_show_unknown_is_one_error_line_and_exit_2(fake_cluster):
+    done = run("-i", str(fake_cluster), "flavor-show", "m1.huge")
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr == "ERROR: unknown flavor 'm1.huge' (known: m1.tiny, m1.small, m1.special)\n"
 
 
 def test_image_list(fake_cluster):
@@ -184,16 +175,16 @@ def test_service_list_for_one_host(fake_cluster):
     ) == ("Id,Host,Status,Disabled Reason\n2,compute2,disabled,maintenance\n")  # the id of the full list
 
 
-def test_service_list_json_one_column_through_main(fake_cluster, run_main):
-    run = run_main("-i", str(fake_cluster), "service-list", "-f", "json", "-c", "Host")
-    assert run.exit_code == 0
-    assert run.stdout == '[\n  {\n    "Host": "compute1"\n  },\n  {\n    "Host": "compute2"\n  },\n  {\n    "Host": "compute3"\n  }\n]\n'
-    assert "ERROR" not in run.stderr
+def test_service_list_json_one_column_through_the_group(fake_cluster):
+    done = run("-i", str(fake_cluster), "service-list", "-f", "json", "-c", "Host")
+    assert done.exit_code == 0
+    assert done.stdout == '[\n  {\n    "Host": "compute1"\n  },\n  {\n    "Host": "compute2"\n  },\n  {\n    "Host": "compute3"\n  }\n]\n'
+    assert "ERROR" not in done.stderr
 
 
-def test_service_list_unknown_column_is_a_usage_error(fake_cluster, run_main):
-    run = run_main("-i", str(fake_cluster), "service-list", "-c", "Flavor")
-    assert (run.exit_code, run.stdout, run.stderr) == (2, "", f"ERROR: {NO_COLUMN}\n")
+def test_service_list_unknown_column_is_a_usage_error(fake_cluster):
+    done = run("-i", str(fake_cluster), "service-list", "-c", "Flavor")
+    assert (done.exit_code, done.stdout, done.stderr) == (2, "", f"ERROR: {NO_COLUMN}\n")
 
 
 def test_hypervisor_list(fake_cluster):
@@ -294,10 +285,10 @@ def test_hypervisor_show_id_is_the_service_list_id(fake_cluster):
     assert (shown["id"], shown["service_id"]) == (2, 2)
 
 
-def test_hypervisor_show_unknown_host(fake_cluster, run_main):
-    run = run_main("-i", str(fake_cluster), "hypervisor-show", "compute9")
-    assert (run.exit_code, run.stdout) == (2, "")
-    assert run.stderr == "ERROR: unknown host 'compute9' (known: compute1, compute2, compute3)\n"
+def test_hypervisor_show_unknown_host(fake_cluster):
+    done = run("-i", str(fake_cluster), "hypervisor-show", "compute9")
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr == "ERROR: unknown host 'compute9' (known: compute1, compute2, compute3)\n"
 
 
 def test_hypervisor_stats_sums_the_up_hosts_only(fake_cluster):
@@ -385,27 +376,27 @@ flavours: []
 """
 
 
-def test_malformed_inventory_through_main_one_line_per_error_exit_2(write_inventory, run_main):
+def test_malformed_inventory_through_the_group_one_line_per_error_exit_2(write_inventory):
     path = write_inventory(MALFORMED)
-    run = run_main("-i", str(path), "flavor-list")
-    assert (run.exit_code, run.stdout) == (2, "")
+    done = run("-i", str(path), "flavor-list")
+    assert (done.exit_code, done.stdout) == (2, "")
     # The first line carries ERROR:, each further error follows on its own indented line.
-    assert run.stderr.splitlines() == [
+    assert done.stderr.splitlines() == [
         f"ERROR: {path}:2:11: hosts[0].name: 'a;rm -rf /' is not a valid host name",
         f"  {path}:4:15: hosts[0].ssh_port: expected integer, got str 'x'",
         f"  {path}:5:1: unknown key 'flavours' ({ALLOWED_TOP})",
     ]
 
 
-def test_single_inventory_error_is_exactly_one_line(write_inventory, run_main):
+def test_single_inventory_error_is_exactly_one_line(write_inventory):
     path = write_inventory("hosts:\n  - {name: a, driver: fake}\n  - {name: a, driver: fake}\n")
-    run = run_main("-i", str(path), "service-list")
-    assert (run.exit_code, run.stdout, run.stderr) == (2, "", f"ERROR: {path}:3:12: duplicate host name 'a' (first at line 2)\n")
+    done = run("-i", str(path), "service-list")
+    assert (done.exit_code, done.stdout, done.stderr) == (2, "", f"ERROR: {path}:3:12: duplicate host name 'a' (first at line 2)\n")
 
 
-def test_missing_inventory_file(tmp_path, run_main):
-    run = run_main("-i", str(tmp_path / "nope.yaml"), "flavor-list")
-    assert (run.exit_code, run.stdout, run.stderr) == (
+def test_missing_inventory_file(tmp_path):
+    done = run("-i", str(tmp_path / "nope.yaml"), "flavor-list")
+    assert (done.exit_code, done.stdout, done.stderr) == (
         2,
         "",
         f"ERROR: {tmp_path / 'nope.yaml'}: cannot read inventory: No such file or directory\n",
@@ -414,29 +405,25 @@ def test_missing_inventory_file(tmp_path, run_main):
 
 def test_inventory_from_the_environment(fake_cluster, monkeypatch):
     monkeypatch.setenv("NOVACTL_INVENTORY", str(fake_cluster))
-    result = CliRunner().invoke(cli, ["flavor-list", "-f", "value", "-c", "Name"], catch_exceptions=False)
-    assert (result.exit_code, result.stdout) == (0, "m1.tiny\nm1.small\nm1.special\n")
+    done = run("flavor-list", "-f", "value", "-c", "Name")
+    assert (done.exit_code, done.stdout) == (0, "m1.tiny\nm1.small\nm1.special\n")
 
 
-def test_version(run_main):
-    result = CliRunner().invoke(cli, ["--version"])
-    assert (result.exit_code, result.stdout) == (0, f"novactl, version {__version__}\n")
-    run = run_main("--version")
-    assert (run.exit_code, run.stdout, run.stderr) == (0, f"novactl, version {__version__}\n", "")
+def test_version():
+    done = run("--version")
+    assert (done.exit_code, done.stdout, done.stderr) == (0, f"novactl, version {__version__}\n", "")
 
 
-def test_unknown_command_is_a_usage_error(run_main):
-    run = run_main("frobnicate")
-    assert (run.exit_code, run.stdout) == (2, "")
-    assert (
-        run.stderr == "Usage: novactl [OPTIONS] COMMAND [ARGS]...\nTry 'novactl --help' for help.\n\nError: No such command 'frobnicate'.\n"
-    )
+def test_unknown_command_is_a_usage_error():
+    done = run("frobnicate")
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr == "ERROR: No such command 'frobnicate'.\n  Try 'novactl --help' for help.\n"
 
 
-def test_bad_option_value_is_a_usage_error(fake_cluster, run_main):
-    run = run_main("-i", str(fake_cluster), "flavor-list", "-f", "xml")
-    assert run.exit_code == 2
-    assert "Invalid value for '-f' / '--format': 'xml' is not one of 'table', 'json', 'yaml', 'csv', 'value'." in run.stderr
+def test_bad_option_value_is_a_usage_error(fake_cluster):
+    done = run("-i", str(fake_cluster), "flavor-list", "-f", "xml")
+    assert done.exit_code == 2
+    assert "Invalid value for '-f' / '--format': 'xml' is not one of 'table', 'json', 'yaml', 'csv', 'value'." in done.stderr
 
 
 def _novactl(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -447,11 +434,11 @@ def _novactl(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_unknown_scheduler_filter_is_a_usage_error(write_inventory, run_main):
+def test_unknown_scheduler_filter_is_a_usage_error(write_inventory):
     path = write_inventory("hosts:\n  - {name: a, driver: fake}\nscheduler:\n  filters: [RamFilter, NoSuchFilter]\n")
-    run = run_main("-i", str(path), "hypervisor-list")
-    assert (run.exit_code, run.stdout) == (2, "")
-    assert run.stderr.startswith(f"ERROR: {path}:4:24: unknown filter 'NoSuchFilter' (known: RetryFilter, ")
+    done = run("-i", str(path), "hypervisor-list")
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"ERROR: {path}:4:24: unknown filter 'NoSuchFilter' (known: RetryFilter, ")
 
 
 def test_help_does_not_import_the_scheduler_registries():

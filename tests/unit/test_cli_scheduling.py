@@ -20,13 +20,11 @@ from __future__ import annotations
 import json
 import textwrap
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from novactl.cli import cli, main
+from tests.unit.runner import invoke, run
 
 WEB_ID = "5b0e6a7c-2f4d-4c1b-8e9a-7d3c2b1a0f65"
 WEB1 = "aaaaaaaa-0000-4000-8000-000000000001"  # on alpha, group web (by name)
@@ -152,32 +150,6 @@ def with_filters(text: str, *extra: str) -> str:
     return text.replace("scheduler:\n", f"scheduler:\n  filters: [{filters}]\n", 1)
 
 
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-def invoke(inventory: Path, *args: str, code: int = 0) -> str:
-    """`novactl -i INVENTORY ARGS` through the click group with CliRunner; asserts the exit code; stdout."""
-    result = CliRunner().invoke(cli, ["-i", str(inventory), *args], catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result.stdout
-
-
-def run(inventory: Path, *args: str) -> Run:
-    """`novactl -i INVENTORY ARGS` through novactl.cli.main (what maps errors to exit codes), in CliRunner's isolation."""
-    with CliRunner().isolation() as (out, err, _):
-        try:
-            main(["-i", str(inventory), *args])
-        except SystemExit as exc:
-            code = exc.code
-        else:  # pragma: no cover - main always exits
-            code = 0
-    return Run(code if isinstance(code, int) else (0 if code is None else 1), out.getvalue().decode(), err.getvalue().decode())
-
-
 def dry_run_json(inventory: Path, *args: str, code: int = 0) -> dict:
     return json.loads(invoke(inventory, "boot", "vm", *args, "--dry-run", "-f", "json", code=code))
 
@@ -227,8 +199,8 @@ def test_dry_run_table_explains_every_filter_and_the_ranking(sched):
     )
 
 
-def test_dry_run_is_the_same_through_main(sched):
-    result = run(sched, "boot", "vm", *MEDIUM, "--dry-run")
+def test_dry_run_is_the_same_through_the_group(sched):
+    result = run("-i", sched, "boot", "vm", *MEDIUM, "--dry-run")
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == invoke(sched, "boot", "vm", *MEDIUM, "--dry-run")
 
@@ -319,8 +291,8 @@ def test_dry_run_json_stops_at_the_filter_that_leaves_no_host(sched):
     }
 
 
-def test_dry_run_json_exit_code_3_through_main(sched):
-    result = run(sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2", "--dry-run", "-f", "json")
+def test_dry_run_json_exit_code_3_through_the_group(sched):
+    result = run("-i", sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2", "--dry-run", "-f", "json")
     assert (result.exit_code, result.stderr) == (3, "")
     assert json.loads(result.stdout)["chosen"] is None
 
@@ -352,12 +324,12 @@ def test_dry_run_no_valid_host_table_exit_3(sched):
         "+------------+-------+",
     ]
     assert footer(out) == AZ2_MEDIUM_FOOTER
-    result = run(sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2", "--dry-run")
+    result = run("-i", sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2", "--dry-run")
     assert (result.exit_code, result.stdout, result.stderr) == (3, out, "")
 
 
 def test_boot_no_valid_host_exit_3_explains_each_removal(sched):
-    result = run(sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2")
+    result = run("-i", sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2")
     nova = "in availability zone 'nova', requested 'az2'"
     assert (result.exit_code, result.stdout) == (3, "")
     assert result.stderr.splitlines() == [
@@ -401,7 +373,7 @@ def test_dry_run_min_count_failure_says_why_the_last_instance_found_no_host(sche
 
 
 def test_boot_fewer_than_min_count_fit_exit_3(sched):
-    result = run(sched, "boot", "vm", *MEDIUM, "--min-count", "4", "--max-count", "5")
+    result = run("-i", sched, "boot", "vm", *MEDIUM, "--min-count", "4", "--max-count", "5")
     assert (result.exit_code, result.stdout) == (3, "")
     assert result.stderr.splitlines() == [
         "ERROR: No valid host was found: 3 of 5 instance(s) fit, at least 4 required. RamFilter removed the last host(s) for instance 4.",
@@ -451,7 +423,7 @@ def test_dry_run_availability_zone_and_host_forces_the_host_past_every_filter(sc
 
 def test_availability_zone_with_unknown_host_is_bad_input(sched):
     for extra in ((), ("--dry-run",)):
-        result = run(sched, "boot", "vm", *TINY, "--availability-zone", "nova:zulu", *extra)
+        result = run("-i", sched, "boot", "vm", *TINY, "--availability-zone", "nova:zulu", *extra)
         assert (result.exit_code, result.stdout) == (2, "")
         assert result.stderr == "ERROR: unknown host 'zulu' (known: alpha, bravo, charlie, delta, echo)\n"
 
@@ -515,7 +487,7 @@ def test_dry_run_affinity_group_without_members_follows_the_first_pick(sched):
 
 def test_dry_run_unknown_group_is_not_found(sched):
     for extra in ((), ("--dry-run",)):
-        result = run(sched, "boot", "vm", *TINY, "--hint", "group=nope", *extra)
+        result = run("-i", sched, "boot", "vm", *TINY, "--hint", "group=nope", *extra)
         assert (result.exit_code, result.stdout) == (4, "")
         assert result.stderr == "ERROR: server group 'nope' not found (known: batch, db, solo, web)\n"
 
@@ -578,7 +550,7 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize("args, message", BAD_INPUT)
 def test_boot_bad_input(sched, args, message):
-    result = run(sched, "boot", *args)
+    result = run("-i", sched, "boot", *args)
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"ERROR: {message}\n")
 
 
@@ -587,12 +559,12 @@ def test_boot_bad_input(sched, args, message):
     BAD_INPUT,
 )
 def test_dry_run_bad_input(sched, args, message):
-    result = run(sched, "boot", *args, "--dry-run")
+    result = run("-i", sched, "boot", *args, "--dry-run")
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"ERROR: {message}\n")
 
 
 def test_dry_run_min_count_above_max_count_is_still_exit_2_one_line(sched):
-    result = run(sched, "boot", "vm", *TINY, "--min-count", "3", "--max-count", "2", "--dry-run")
+    result = run("-i", sched, "boot", "vm", *TINY, "--min-count", "3", "--max-count", "2", "--dry-run")
     assert (result.exit_code, result.stdout) == (2, "")
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("ERROR: ")
@@ -600,20 +572,20 @@ def test_dry_run_min_count_above_max_count_is_still_exit_2_one_line(sched):
 
 def test_boot_missing_image_file_is_bad_input(sched):
     (sched.parent / "images" / "cirros.qcow2").unlink()
-    result = run(sched, "boot", "vm", *TINY)
+    result = run("-i", sched, "boot", "vm", *TINY)
     source = sched.parent / "images" / "cirros.qcow2"
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"ERROR: image cirros: file {source} is missing or unreadable\n")
 
 
 def test_boot_on_fake_hosts_stops_at_the_claim(sched):
     # Everything validates and schedules; a fake host cannot build, which is said in one line, not a traceback.
-    result = run(sched, "boot", "vm", *MEDIUM)
+    result = run("-i", sched, "boot", "vm", *MEDIUM)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == "ERROR: bravo: the fake driver cannot build instances (try --dry-run)\n"
 
 
 def test_capacity_unknown_hint_is_bad_input(sched):
-    result = run(sched, "capacity", "--flavor", "m1.tiny", "--hint", "colour=red")
+    result = run("-i", sched, "capacity", "--flavor", "m1.tiny", "--hint", "colour=red")
     assert (result.exit_code, result.stdout) == (2, "")
 
 
@@ -808,7 +780,7 @@ def test_server_group_show_resolves_members_by_name_and_by_id(sched):
 
 
 def test_server_group_show_unknown_is_not_found(sched):
-    result = run(sched, "server-group-show", "nope")
+    result = run("-i", sched, "server-group-show", "nope")
     assert (result.exit_code, result.stdout, result.stderr) == (
         4,
         "",
@@ -817,7 +789,7 @@ def test_server_group_show_unknown_is_not_found(sched):
 
 
 def test_server_group_create_on_a_fake_cluster_says_to_declare_it(sched):
-    result = run(sched, "server-group-create", "new", "--policy", "affinity")
+    result = run("-i", sched, "server-group-create", "new", "--policy", "affinity")
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
         "ERROR: cluster: no reachable libvirt host to store the server group on (fake clusters: declare it in the inventory)\n"
@@ -826,5 +798,5 @@ def test_server_group_create_on_a_fake_cluster_says_to_declare_it(sched):
 
 
 def test_server_group_create_existing_name_is_bad_input(sched):
-    result = run(sched, "server-group-create", "web", "--policy", "affinity")
+    result = run("-i", sched, "server-group-create", "web", "--policy", "affinity")
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", "ERROR: server group 'web' already exists\n")

@@ -16,6 +16,7 @@ import pytest
 
 from novactl import export_openstack
 from novactl.inventory import load_inventory
+from tests.unit.runner import run
 
 INVENTORY = """\
 flavors:
@@ -221,8 +222,8 @@ def test_subnet_fields(openstack_cli):
     assert subnet.dns_nameservers == ["9.9.9.9", "1.1.1.1"]
 
 
-def test_command_prints_the_script_and_fails_on_a_down_host(inventory, run_main):
-    result = run_main("-i", inventory.path, "export", "openstack")
+def test_command_prints_the_script_and_fails_on_a_down_host(inventory):
+    result = run("-i", inventory.path, "export", "openstack")
     assert result.exit_code == 1
     assert result.stdout.startswith("#!/bin/sh\n")
     assert "openstack flavor create --id 1 " in result.stdout

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from novactl import lifecycle, moves
+from novactl.drivers.fake import FakeDriver
 from novactl.errors import EXIT_FAILED, HostError, NoValidHost, UsageError
 from novactl.inventory import load_inventory
 from novactl.poller import poll
+from tests.unit.runner import run
 
 CLUSTER = """\
 scheduler:
@@ -126,21 +128,82 @@ def test_an_instance_not_found_while_a_host_is_down_names_the_host(inventory) ->
     assert raised.value.exit_code == EXIT_FAILED and "d: connection refused" in str(raised.value)
 
 
-def test_cli_exit_codes(write_inventory: Callable[..., Path], run_main) -> None:
+def test_cli_exit_codes(write_inventory: Callable[..., Path]) -> None:
     path = str(write_inventory(CLUSTER))
-    done = run_main("-i", path, "stop", "x")  # the fake driver cannot act: usage, reported per instance
+    done = run("-i", path, "stop", "x")  # the fake driver cannot act: usage, reported per instance
     assert done.exit_code == 2 and "ERROR: a: the fake driver cannot stop instances" in done.stdout
-    done = run_main("-i", path, "resize", "x", "m1.tiny")
+    done = run("-i", path, "resize", "x", "m1.tiny")
     assert done.exit_code == 2 and "already has flavor" in done.stderr
-    done = run_main("-i", path, "live-migration", "x", "b")
+    done = run("-i", path, "live-migration", "x", "b")
     assert done.exit_code == 3 and "ServerGroupAntiAffinityFilter" in done.stderr
-    done = run_main("-i", path, "evacuate", "a", "--dry-run", "-f", "value", "-c", "Name", "-c", "Result")
+    done = run("-i", path, "evacuate", "a", "--dry-run", "-f", "value", "-c", "Name", "-c", "Result")
     assert done.exit_code == 0 and "x planned" in done.stdout
-    assert run_main("-i", path, "start", "ghost").exit_code == 1  # host d is down and may hold it
+    assert run("-i", path, "start", "ghost").exit_code == 1  # host d is down and may hold it
 
 
-def test_resize_to_a_smaller_root_disk_is_refused(write_inventory: Callable[..., Path], run_main) -> None:
+def test_resize_to_a_smaller_root_disk_is_refused(write_inventory: Callable[..., Path]) -> None:
     text = textwrap.dedent(CLUSTER).replace("{name: fat, flavor: m1.big}", "{name: fat, flavor: m1.wide}")
     path = str(write_inventory(text, "wide.yaml"))
-    done = run_main("-i", path, "resize", "fat", "m1.tiny")
+    done = run("-i", path, "resize", "fat", "m1.tiny")
     assert done.exit_code == 2 and "smaller disk" in done.stderr
+
+
+# -- delete: Nova's state checks ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def deletions(monkeypatch) -> list[tuple[str, str, str]]:
+    """What delete asked the fake drivers to do: (host, action, instance uuid), in order."""
+    done: list[tuple[str, str, str]] = []
+    monkeypatch.setattr(FakeDriver, "destroy", lambda self, i: done.append((self.host.name, "destroy", i.uuid)))
+    monkeypatch.setattr(FakeDriver, "confirm_migration", lambda self, u: done.append((self.host.name, "confirm", u)))
+    return done
+
+
+def _as(monkeypatch, name: str, **changes) -> None:
+    """Make instance `name` look, to delete, as a move would have left it."""
+    original = lifecycle.find
+
+    def find(cluster, wanted):
+        instance = original(cluster, wanted)
+        for key, value in changes.items() if instance.name == name else ():
+            setattr(instance, key, value)
+        return instance
+
+    monkeypatch.setattr(lifecycle, "find", find)
+
+
+def test_delete_in_any_vm_state_destroys_on_the_instances_host(inventory, deletions) -> None:
+    outcomes = lifecycle.delete(inventory, ["x", "y"])
+    assert [(o.instance.name, o.result, o.exit_code) for o in outcomes] == [("x", "deleted", 0), ("y", "deleted", 0)]
+    assert [(host, action) for host, action, _ in deletions] == [("a", "destroy"), ("b", "destroy")]
+
+
+def test_delete_of_a_resized_instance_removes_the_source_copy_first(inventory, deletions, monkeypatch) -> None:
+    _as(monkeypatch, "x", vm_state="resized", metadata={"old_host": "c", "old_flavor": "1", "old_vm_state": "active"})
+    (outcome,) = lifecycle.delete(inventory, ["x"])
+    assert outcome.result == "deleted"
+    assert deletions == [("c", "confirm", outcome.instance.uuid), ("a", "destroy", outcome.instance.uuid)]
+
+
+def test_delete_during_a_move_is_refused_before_any_host_is_touched(inventory, deletions, monkeypatch) -> None:
+    _as(monkeypatch, "x", task_state="resize_migrating")
+    refused = r"^cannot delete instance x while it is in task_state resize_migrating \(a move is in progress\)$"
+    with pytest.raises(UsageError, match=refused):
+        lifecycle.delete(inventory, ["y", "x"])
+    assert deletions == []
+
+
+def test_delete_of_a_resized_instance_whose_source_is_down_is_refused(inventory, deletions, monkeypatch) -> None:
+    _as(monkeypatch, "x", vm_state="resized", metadata={"old_host": "d"})
+    with pytest.raises(HostError, match=r"^d: is down \(connection refused\); instance x's copy there would be left behind$"):
+        lifecycle.delete(inventory, ["x"])
+    assert deletions == []
+
+
+def test_delete_through_the_cli_reports_each_instance(write_inventory: Callable[..., Path]) -> None:
+    path = write_inventory(CLUSTER)
+    done = run("-i", path, "delete", "x", "-f", "value", "-c", "Name", "-c", "Result")
+    assert (done.exit_code, done.stdout, done.stderr) == (2, "x ERROR: a: the fake driver cannot delete instances\n", "")
+    done = run("-i", path, "delete", "ghost")
+    assert (done.exit_code, done.stdout) == (1, "")  # host d is down and may hold it

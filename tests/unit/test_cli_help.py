@@ -1,0 +1,99 @@
+"""Help that teaches: commands grouped as novaclient groups them, examples, `novactl help CMD`,
+global options after the command, and "did you mean" for a mistyped command."""
+
+from __future__ import annotations
+
+from novactl.cli import hoist_global_options
+from tests.unit.runner import invoke, run
+
+
+def test_help_groups_commands_under_novaclients_headings_in_order():
+    done = run("--help")
+    assert (done.exit_code, done.stderr) == (0, "")
+    headings = [line for line in done.stdout.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert headings == ["Options:", "Servers:", "Scheduling:", "Hosts:", "Images and flavors:", "Server groups:", "Other:"]
+    server_groups = done.stdout.split("Server groups:\n")[1].split("\n\n")[0]
+    assert server_groups == (
+        "  server-group-create  Create a server group (stored on every reachable host).\n"
+        "  server-group-delete  Delete a server group (refused while it has members).\n"
+        "  server-group-list    List server groups with their members.\n"
+        "  server-group-show    Show a server group: policy, members and the hosts they\n"
+        "                       run on."
+    )
+
+
+def test_help_summaries_are_not_cut_off():
+    commands = run("--help").stdout.split("Servers:\n")[1]
+    assert "..." not in commands
+    stop = "  stop            Stop servers: ACPI shutdown, destroyed after --timeout (Nova's\n                  clean shutdown).\n"
+    assert stop in commands
+
+
+def test_every_command_has_examples_that_name_it():
+    listing = run("--help").stdout.split("Servers:\n")[1].splitlines()
+    names = [line.split()[0] for line in listing if line.startswith("  ") and line[2] != " "]
+    assert "boot" in names and "capacity" in names
+    for name in names:
+        text = run(name, "--help").stdout
+        examples = text.split("Examples:\n")[1].splitlines()
+        assert examples and all(line.startswith("  novactl ") for line in examples), name
+        assert any(line.split()[1] == name for line in examples), name
+
+
+def test_help_command_shows_a_commands_help():
+    done = run("help", "flavor-show")
+    assert (done.exit_code, done.stderr) == (0, "")
+    assert done.stdout == (
+        "Usage: novactl flavor-show [OPTIONS] FLAVOR\n"
+        "\n"
+        "  Show details about the given flavor (name or ID).\n"
+        "\n"
+        "Options:\n"
+        "  -f, --format [table|json|yaml|csv|value]\n"
+        "                                  Output format.  [default: table]\n"
+        "  -c, --column TEXT               Show only this column (repeatable).\n"
+        "  --sort-column TEXT              Sort rows by this column (repeatable).\n"
+        "  -h, --help                      Show this message and exit.\n"
+        "\n"
+        "Examples:\n"
+        "  novactl flavor-show m1.small\n"
+    )
+    assert done.stdout == run("flavor-show", "--help").stdout
+
+
+def test_help_without_a_command_is_novactls_help():
+    assert run("help").stdout == run("--help").stdout
+
+
+def test_help_of_an_unknown_command_suggests_the_closest():
+    done = run("help", "flavor-shwo")
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr == "ERROR: No such command 'flavor-shwo'. Did you mean 'flavor-show'?\n  Try 'novactl --help' for help.\n"
+
+
+def test_mistyped_command_suggests_the_closest():
+    done = run("hypervisor-lst")
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr == "ERROR: No such command 'hypervisor-lst'. Did you mean 'hypervisor-list'?\n  Try 'novactl --help' for help.\n"
+
+
+def test_global_options_after_the_command(fake_cluster):
+    expected = "m1.tiny\nm1.small\nm1.special\n"
+    assert invoke(fake_cluster, "flavor-list", "-f", "value", "-c", "Name") == expected
+    for args in (["-i", str(fake_cluster)], [f"--inventory={fake_cluster}"], ["--inventory", str(fake_cluster), "--no-color"]):
+        done = run("flavor-list", "-f", "value", *args, "-c", "Name")
+        assert (done.exit_code, done.stdout, done.stderr) == (0, expected, "")
+
+
+def test_hoisting_moves_only_global_options_and_stops_at_double_dash():
+    assert hoist_global_options(["show", "web1", "-i", "x.yaml", "--debug", "-f", "json"]) == [
+        "-i",
+        "x.yaml",
+        "--debug",
+        "show",
+        "web1",
+        "-f",
+        "json",
+    ]
+    assert hoist_global_options(["-i", "a.yaml", "show", "--", "-i"]) == ["-i", "a.yaml", "show", "--", "-i"]
+    assert hoist_global_options(["--debug"]) == ["--debug"]
