@@ -27,6 +27,7 @@ LOG_FORMAT = "%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s [-] %(m
 COMMAND_MODULES = [
     "novactl.commands.services",
     "novactl.commands.catalog",
+    "novactl.commands.keypairs",
     "novactl.commands.hypervisors",
     "novactl.commands.servers",
     "novactl.commands.capacity",

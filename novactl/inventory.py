@@ -22,12 +22,13 @@ import jsonschema
 import yaml
 
 from novactl.errors import InventoryError
-from novactl.inventory_schema import ABS_PATH, BRIDGE, HOSTNAME, SAFE_NAME, SCHEMA, UUID, VERSION_REQUIREMENT
+from novactl.inventory_schema import ABS_PATH, BRIDGE, HOSTNAME, SAFE_NAME, SCHEMA, SSH_PUBLIC_KEY, UUID, VERSION_REQUIREMENT
 from novactl.models import (
     Flavor,
     HostConfig,
     Image,
     Inventory,
+    Keypair,
     Network,
     SchedulerConfig,
     ServerGroupDef,
@@ -48,6 +49,7 @@ _PATTERN_WORDS = {
     UUID: "a UUID",
     BRIDGE: "a valid interface name (at most 15 characters)",
     VERSION_REQUIREMENT: "a version requirement such as '>=2.11,<3.0'",
+    SSH_PUBLIC_KEY: "one OpenSSH public key line (TYPE BASE64 [comment])",
 }
 
 # Parsing with positions is pure Python (about 3 s per MiB of dense YAML): a file past this cap is refused
@@ -116,11 +118,20 @@ def read_inventory_bytes(path: str) -> bytes:
 
 def builtin_inventory() -> Inventory:
     """This machine as a one-host cluster over qemu:///system, with Nova's classic flavors."""
-    data = {
+    return build_inventory(_builtin_data(), {}, BUILTIN, Path.cwd())
+
+
+def builtin_text() -> str:
+    """The built-in default as an inventory file, for commands that must write one to edit it."""
+    body = yaml.safe_dump(_builtin_data(), sort_keys=False, default_flow_style=None)
+    return "# novactl inventory: written from the built-in default (this machine, Nova's classic flavors).\n" + body
+
+
+def _builtin_data() -> dict:
+    return {
         "hosts": [{"name": socket.gethostname().split(".")[0], "transport": "local"}],
         "flavors": CLASSIC_FLAVORS,
     }
-    return build_inventory(data, {}, BUILTIN, Path.cwd())
 
 
 def parse_inventory(text: str, path: str) -> Inventory:
@@ -163,6 +174,7 @@ def build_inventory(data: dict, marks: dict, path: str, source_dir: Path) -> Inv
         networks=[Network(**n) for n in data.get("networks", [])],
         server_groups=[ServerGroupDef(**g) for g in data.get("server_groups", [])],
         source_dir=source_dir,
+        keypairs=[_keypair(k, source_dir, marks, path, i) for i, k in enumerate(data.get("keypairs", []))],
     )
     _check_references(inventory, data, marks, path)
     return inventory
@@ -417,8 +429,21 @@ def _image(raw: dict) -> Image:
     return Image(**raw)
 
 
+def _keypair(raw: dict, source_dir: Path, marks: dict, path: str, index: int) -> Keypair:
+    from novactl.keypairs import blob_type
+
+    key_type = raw["public_key"].split()[0]
+    if blob_type(raw["public_key"]) != key_type:
+        message = f"keypairs[{index}].public_key: the key data is not a {key_type} key"
+        raise InventoryError(_located(path, marks, ("keypairs", index, "public_key"), message))
+    values = dict(raw)
+    if values.get("private_key"):
+        values["private_key"] = str(source_dir / Path(values["private_key"]).expanduser())
+    return Keypair(**values)
+
+
 def _check_unique(data: dict, marks: dict, path: str) -> None:
-    for section in ("hosts", "flavors", "images", "networks", "server_groups"):
+    for section in ("hosts", "flavors", "images", "networks", "server_groups", "keypairs"):
         for key in ("name", "id"):
             seen: dict[Any, int] = {}
             for i, item in enumerate(data.get(section, [])):

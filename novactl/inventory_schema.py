@@ -13,6 +13,7 @@ SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z"
 ABS_PATH = r"^/(?:(?!\.\.?(?:/|\Z))[A-Za-z0-9._+-]+(?:/|\Z))*\Z"
 UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
 BRIDGE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}\Z"  # Linux IFNAMSIZ is 16 with the NUL
+SSH_PUBLIC_KEY = r"^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( [^\n\r]*)?\Z"
 # img_hv_requested_version: ">=2.11,<3.0". ASCII digits ([0-9], never \d or isdigit, which take "²"), a
 # few per component, so ImagePropertiesFilter's int() of each is always defined and small.
 VERSION_CLAUSE = r"\s*(<=|>=|==|!=|<|>)\s*([0-9]{1,9}(?:\.[0-9]{1,9}){0,5})\s*"
@@ -209,6 +210,21 @@ SCHEMA: dict[str, Any] = {
                     "name": {"type": "string", "pattern": SAFE_NAME},
                     "bridge": {"type": "string", "pattern": BRIDGE},
                     "physical_interface": {"type": "string", "pattern": BRIDGE},
+                },
+            },
+        },
+        "keypairs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "public_key"],
+                "properties": {
+                    "name": {"type": "string", "pattern": SAFE_NAME},
+                    # One OpenSSH public key line; inventory.py checks the blob decodes to that type.
+                    "public_key": {"type": "string", "pattern": SSH_PUBLIC_KEY},
+                    "type": {"enum": ["ssh"]},
+                    "private_key": _str,
                 },
             },
         },

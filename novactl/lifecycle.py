@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import os
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from novactl.drivers.base import ComputeDriver
 from novactl.errors import HostError, NotFound, NovactlError, UsageError
 from novactl.hoststate import InstanceInfo
+from novactl.images import check_new_image_name, file_md5
 from novactl.instances import resolve, vm_state
-from novactl.inventory_schema import SAFE_NAME
+from novactl.inventory_edit import append_item
 from novactl.models import Inventory
 from novactl.poller import Cluster, poll
 
@@ -195,10 +192,7 @@ class Snapshot:
 
 def image_create(inventory: Inventory, name: str, image_name: str) -> Snapshot:
     """Flatten the instance's disk into `<inventory dir>/<image_name>.qcow2` and register it."""
-    if not re.fullmatch(SAFE_NAME, image_name):  # fullmatch: with match and $, "x\n" passed
-        raise UsageError(f"image name {image_name!r} is not safe (letters, digits, '.', '_', '-'; at most 63)")
-    if any(image_name in (i.name, i.id) for i in inventory.images):
-        raise UsageError(f"the inventory already has an image {image_name!r}")
+    check_new_image_name(inventory, image_name)
     path = inventory.source_dir / f"{image_name}.qcow2"
     if path.exists():
         raise UsageError(f"{path} already exists")
@@ -212,55 +206,7 @@ def image_create(inventory: Inventory, name: str, image_name: str) -> Snapshot:
             os.replace(part, path)
         finally:
             part.unlink(missing_ok=True)
-    entry = {"id": image_id, "name": image_name, "file": path.name, "disk_format": "qcow2", "checksum": _md5(path)}
+    entry = {"id": image_id, "name": image_name, "file": path.name, "disk_format": "qcow2", "checksum": file_md5(path)}
     entry["properties"] = {"instance_uuid": instance.uuid}  # Glance's snapshot property, for the record
-    appended = os.path.isfile(inventory.path) and append_image(Path(inventory.path), entry)
+    appended = os.path.isfile(inventory.path) and append_item(Path(inventory.path), "images", entry)
     return Snapshot(entry, path, appended)
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def append_image(path: Path, entry: dict) -> bool:
-    """Add `entry` as the last item of the file's block-style `images:` list, as text.
-
-    The user's file is never re-serialised, so comments, order and quoting stay as written. Where the
-    list is not a plain block sequence (flow style `[...]`, anchors) nothing is written and False is
-    returned; the caller prints the entry to add by hand.
-    """
-    from novactl.inventory import load_inventory
-
-    text = path.read_text()
-    root = yaml.compose(text)
-    if not isinstance(root, yaml.MappingNode) or root.flow_style:
-        return False
-    images = next((value for key, value in root.value if key.value == "images"), None)
-    body = text if text.endswith("\n") else text + "\n"  # the only change to what the user wrote
-    lines = body.splitlines(keepends=True)
-    item = yaml.safe_dump([entry], sort_keys=False, default_flow_style=False)
-    if images is None:
-        new = body + "images:\n" + _indent(item, 2)
-    elif isinstance(images, yaml.SequenceNode) and not images.flow_style and images.value:
-        last = images.value[-1].end_mark
-        at = last.line + (1 if last.column else 0)
-        while at > 0 and (not lines[at - 1].strip() or lines[at - 1].lstrip().startswith("#")):
-            at -= 1  # keep comments that introduce the next section below our item
-        new = "".join(lines[:at]) + _indent(item, images.start_mark.column) + "".join(lines[at:])
-    else:
-        return False
-    path.write_text(new)
-    try:
-        load_inventory(str(path))
-    except NovactlError:
-        path.write_text(text)  # never leave the user's inventory unreadable
-        return False
-    return True
-
-
-def _indent(block: str, column: int) -> str:
-    return "".join(" " * column + line if line.strip() else line for line in block.splitlines(keepends=True))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from novactl.errors import UsageError
+from novactl.errors import NotFound, UsageError
 
 # The libvirt URIs a host may name (HostConfig.libvirt_uri). Anything else reaches libvirt.open as is:
 # qemu+ext://...?command= runs a program, known_hosts_verify=ignore skips the host-key check.
@@ -71,6 +71,25 @@ class Network:
     name: str
     bridge: str
     physical_interface: str | None = None
+
+
+@dataclass(frozen=True)
+class Keypair:
+    """Nova's keypair: a public key injected into guests; the private key stays on this machine."""
+
+    name: str
+    public_key: str  # one OpenSSH line: "TYPE BASE64 [comment]"
+    type: str = "ssh"  # Nova's key_type: ssh (x509 is not served)
+    private_key: str | None = None  # where keypair-add wrote the private key, when it generated it
+
+    @property
+    def fingerprint(self) -> str:
+        """As nova/crypto.py's generate_fingerprint: MD5 of the decoded key blob, colon-separated hex."""
+        import base64
+        import hashlib
+
+        digest = hashlib.md5(base64.b64decode(self.public_key.split()[1])).hexdigest()
+        return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
 @dataclass(frozen=True)
@@ -153,6 +172,7 @@ class Inventory:
     networks: list[Network]
     server_groups: list[ServerGroupDef]
     source_dir: Path = field(default_factory=Path.cwd)  # relative image files resolve here
+    keypairs: list[Keypair] = field(default_factory=list)
 
     def host(self, name: str) -> HostConfig:
         return _by_name(self.hosts, name, "host")
@@ -168,6 +188,12 @@ class Inventory:
             if name_or_id in (image.name, image.id):
                 return image
         raise _unknown("image", name_or_id, [i.name for i in self.images])
+
+    def keypair(self, name: str) -> Keypair:
+        for keypair in self.keypairs:
+            if keypair.name == name:
+                return keypair
+        raise NotFound(f"Keypair {name} not found.")  # nova keypair-show's words
 
     def network(self, name: str) -> Network:
         return _by_name(self.networks, name, "network")

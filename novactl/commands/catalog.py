@@ -1,13 +1,14 @@
-"""flavor-list, flavor-show, image-list: the inventory's catalogue (no host is contacted)."""
+"""flavor-list, flavor-show, image-list, image-upload: the inventory's catalogue (no host is contacted)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from novactl.commands.common import App, command, pass_app, with_output
+from novactl.commands.common import App, command, key_values, pass_app, with_output
 from novactl.output import Listing, ShowOne
 
 if TYPE_CHECKING:
@@ -64,3 +65,30 @@ def image_list(app: App) -> Listing:
         status = "active" if os.access(path, os.R_OK) else "missing"
         rows.append([image.id, image.name, status, image.disk_format, str(path)])
     return Listing(["ID", "Name", "Status", "Disk Format", "File"], rows)
+
+
+@command(
+    "image-upload",
+    "images",
+    examples=["image-upload debian-12 --file debian-12-generic-amd64.qcow2 --property default_user=debian"],
+)
+@click.argument("name")
+@click.option("--file", "file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The local image file.")
+@click.option("--disk-format", type=click.Choice(["auto", "qcow2", "raw"]), default="auto", show_default=True, help="Checked by qemu-img.")
+@click.option("--property", "properties", multiple=True, metavar="KEY=VALUE", help="Image property (repeatable), e.g. default_user=debian.")
+@click.option("--min-disk", type=click.IntRange(min=0), default=0, help="Minimum root disk, GB.")
+@click.option("--min-ram", type=click.IntRange(min=0), default=0, help="Minimum RAM, MB.")
+@with_output
+@pass_app
+def image_upload(app: App, name: str, file: Path, disk_format: str, properties: tuple[str, ...], min_disk: int, min_ram: int) -> ShowOne:
+    """Add a local qcow2 or raw file to the catalogue, with its md5 checksum and qemu-img's format."""
+    import yaml
+
+    from novactl import images
+
+    done = images.upload(app.inventory, name, file, disk_format, key_values(properties, "--property"), min_disk, min_ram)
+    if done.appended:
+        footer = f"Added to {done.inventory}'s images."
+    else:
+        footer = f"Add this to {done.inventory}'s images: list:\n" + yaml.safe_dump([done.entry], sort_keys=False)
+    return ShowOne(done.entry, footer=footer, exit_code=0 if done.appended else 1)

@@ -26,6 +26,7 @@ HELP_GROUPS = {
     "hosts": "Hosts",
     "images": "Images and flavors",
     "groups": "Server groups",
+    "access": "Keypairs and access",
     "other": "Other",
 }
 
@@ -172,3 +173,14 @@ def down_reasons(states: list[HostState]) -> str:
 
 def updated_at(state: HostState) -> str:
     return state.updated_at.strftime("%Y-%m-%dT%H:%M:%S.000000") if state.updated_at else ""
+
+
+def key_values(values: tuple[str, ...], option: str) -> dict[str, str]:
+    """Repeated KEY=VALUE options as a dict (a later KEY wins); VALUE may be empty, KEY may not."""
+    result: dict[str, str] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=option)
+        result[key] = val
+    return result

@@ -1,0 +1,99 @@
+"""image-upload: a local image file added to the inventory's catalogue, as Glance's image-create + upload.
+
+The format is what `qemu-img info` finds in the file, never only what the user says: a qcow2 declared
+raw would hand the guest the qcow2 header (and its backing-file pointer) to rewrite. An image with a
+backing file is refused, since the host would follow that path on its own disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from novactl.errors import NovactlError, UsageError
+from novactl.inventory_edit import append_item, writable_inventory
+from novactl.inventory_schema import SAFE_NAME
+from novactl.models import Inventory
+
+DISK_FORMATS = ("qcow2", "raw")
+QEMU_IMG_TIMEOUT = 30  # seconds; `info` reads headers only
+
+
+@dataclass
+class Upload:
+    entry: dict  # the inventory's images: item
+    inventory: Path  # the file it went into
+    appended: bool  # False: the user must add `entry` by hand
+
+
+def file_md5(path: Path) -> str:
+    """Glance v2's `checksum`."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_new_image_name(inventory: Inventory, name: str) -> None:
+    if not re.fullmatch(SAFE_NAME, name):  # fullmatch: with match and $, "x\n" passed
+        raise UsageError(f"image name {name!r} is not safe (letters, digits, '.', '_', '-'; at most 63)")
+    if any(name in (i.name, i.id) for i in inventory.images):
+        raise UsageError(f"the inventory already has an image {name!r}")
+
+
+def detect_format(path: Path) -> dict:
+    """`qemu-img info`'s JSON for the file; its `format` is what qemu will read it as."""
+    argv = ["qemu-img", "info", "--output=json", "--", str(path)]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=QEMU_IMG_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise NovactlError(f"qemu-img info {path}: {exc}") from None
+    if done.returncode != 0:
+        raise UsageError(f"{path}: not a disk image qemu-img can read: {done.stderr.strip()}")
+    info = json.loads(done.stdout)
+    if not isinstance(info, dict) or not isinstance(info.get("format"), str):
+        raise NovactlError(f"qemu-img info {path}: unexpected output")
+    return info
+
+
+def upload(
+    inventory: Inventory,
+    name: str,
+    file: Path,
+    disk_format: str = "auto",
+    properties: dict[str, str] | None = None,
+    min_disk: int = 0,
+    min_ram: int = 0,
+) -> Upload:
+    check_new_image_name(inventory, name)
+    if not file.is_file() or not os.access(file, os.R_OK):
+        raise UsageError(f"{file}: not a readable file")
+    info = detect_format(file)
+    found = info["format"]
+    if info.get("backing-filename"):
+        raise UsageError(f"{file} has a backing file ({info['backing-filename']}): flatten it first (qemu-img convert)")
+    if found not in DISK_FORMATS:
+        raise UsageError(f"{file} is {found}; novactl serves {' and '.join(DISK_FORMATS)} (qemu-img convert -O qcow2)")
+    if disk_format not in ("auto", found):
+        raise UsageError(f"{file} is {found}, not {disk_format} (qemu-img info)")
+    path = writable_inventory(inventory)
+    file = file.resolve()
+    try:
+        stored = str(file.relative_to(path.resolve().parent))  # next to the inventory: keep it movable
+    except ValueError:
+        stored = str(file)
+    entry: dict = {"id": str(uuid.uuid4()), "name": name, "file": stored, "disk_format": found, "checksum": file_md5(file)}
+    if min_disk:
+        entry["min_disk"] = min_disk
+    if min_ram:
+        entry["min_ram"] = min_ram
+    if properties:
+        entry["properties"] = dict(properties)
+    return Upload(entry, path, append_item(path, "images", entry))
