@@ -32,6 +32,7 @@ from novactl.models import (
     Network,
     SchedulerConfig,
     ServerGroupDef,
+    blob_type,
 )
 
 BUILTIN = "<built-in default>"
@@ -430,8 +431,6 @@ def _image(raw: dict) -> Image:
 
 
 def _keypair(raw: dict, source_dir: Path, marks: dict, path: str, index: int) -> Keypair:
-    from novactl.keypairs import blob_type
-
     key_type = raw["public_key"].split()[0]
     if blob_type(raw["public_key"]) != key_type:
         message = f"keypairs[{index}].public_key: the key data is not a {key_type} key"

@@ -7,18 +7,15 @@ it. Only the public key is ever put in the inventory or sent to a host.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import re
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from novactl.errors import NovactlError, UsageError
 from novactl.inventory_edit import append_item, remove_item, writable_inventory
 from novactl.inventory_schema import SAFE_NAME, SSH_PUBLIC_KEY
-from novactl.models import Inventory, Keypair
+from novactl.models import Inventory, Keypair, blob_type
 
 KEYS_DIR = Path("~/.config/novactl/keys")
 GENERATED_COMMENT = "Generated-by-novactl"  # Nova's generated keys say Generated-by-Nova
@@ -30,16 +27,6 @@ class Added:
     inventory: Path
     appended: bool  # False: the user must add `entry` by hand
     entry: dict
-
-
-def blob_type(public_key: str) -> str | None:
-    """The key type named inside the base64 blob (the SSH wire format's first string), or None."""
-    try:
-        blob = base64.b64decode(public_key.split()[1], validate=True)
-        (length,) = struct.unpack(">I", blob[:4])
-        return blob[4 : 4 + length].decode("ascii")
-    except (IndexError, binascii.Error, struct.error, UnicodeDecodeError):
-        return None
 
 
 def read_public_key(path: Path) -> str:

@@ -5,6 +5,10 @@ Field names follow Nova wherever Nova has one (flavor fields, allocation ratios,
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,11 +89,18 @@ class Keypair:
     @property
     def fingerprint(self) -> str:
         """As nova/crypto.py's generate_fingerprint: MD5 of the decoded key blob, colon-separated hex."""
-        import base64
-        import hashlib
-
         digest = hashlib.md5(base64.b64decode(self.public_key.split()[1])).hexdigest()
         return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def blob_type(public_key: str) -> str | None:
+    """The key type named inside an OpenSSH key line's base64 blob (the wire format's first string)."""
+    try:
+        blob = base64.b64decode(public_key.split()[1], validate=True)
+        (length,) = struct.unpack(">I", blob[:4])
+        return blob[4 : 4 + length].decode("ascii")
+    except (IndexError, binascii.Error, struct.error, UnicodeDecodeError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -366,7 +366,7 @@ def test_availability_zone_list_is_nova_tree(fake_cluster):
 
 # -- the CLI's contract: errors, exit codes, --debug, --version -------------------------------------------
 
-ALLOWED_TOP = "allowed here: defaults, flavors, hosts, images, networks, scheduler, server_groups"
+ALLOWED_TOP = "allowed here: defaults, flavors, hosts, images, keypairs, networks, scheduler, server_groups"
 MALFORMED = """\
 hosts:
   - name: "a;rm -rf /"

@@ -149,7 +149,7 @@ def test_errors_do_not_quote_a_secret_file_given_by_mistake(tmp_path):
     with pytest.raises(InventoryError) as raised:
         load_inventory(str(shadow))
     assert "s3cr3t" not in str(raised.value)
-    allowed = "defaults, flavors, hosts, images, networks, scheduler, server_groups"
+    allowed = "defaults, flavors, hosts, images, keypairs, networks, scheduler, server_groups"
     assert str(raised.value) == f"{shadow}:1:1: unknown key (allowed here: {allowed})"
 
 

@@ -21,7 +21,7 @@ from novactl.scheduler.weights import WEIGHERS
 
 REPO = Path(__file__).resolve().parents[2]
 HOST_KEYS = ", ".join(sorted(SCHEMA["properties"]["hosts"]["items"]["properties"]))
-TOP_KEYS = "defaults, flavors, hosts, images, networks, scheduler, server_groups"
+TOP_KEYS = "defaults, flavors, hosts, images, keypairs, networks, scheduler, server_groups"
 FLAVOR_KEYS = "disk, ephemeral, extra_specs, id, is_public, name, ram, rxtx_factor, swap, vcpus"
 ONE_FAKE_HOST = "hosts:\n  - {name: a, driver: fake}\n"
 
