@@ -11,7 +11,8 @@ def test_help_groups_commands_under_novaclients_headings_in_order():
     done = run("--help")
     assert (done.exit_code, done.stderr) == (0, "")
     headings = [line for line in done.stdout.splitlines() if line.endswith(":") and not line.startswith(" ")]
-    assert headings == ["Options:", "Servers:", "Scheduling:", "Hosts:", "Images and flavors:", "Server groups:", "Other:"]
+    groups = ["Servers:", "Scheduling:", "Hosts:", "Images and flavors:", "Server groups:", "Keypairs and access:", "Other:"]
+    assert headings == ["Options:", *groups]
     server_groups = done.stdout.split("Server groups:\n")[1].split("\n\n")[0]
     assert server_groups == (
         "  server-group-create  Create a server group (stored on every reachable host).\n"

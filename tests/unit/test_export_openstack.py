@@ -4,6 +4,7 @@ python-openstackclient's own argument parsers, with the values the inventory hol
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -107,8 +108,8 @@ def _script(inventory, keypairs=()) -> str:
     files = {image.id: str(inventory.source_dir / image.file) for image in inventory.images}
     with poll(inventory) as cluster:
         unreachable = {s.host: s.down_reason for s in cluster.states.values() if not s.up}
-        if keypairs:  # the keypairs section arrives with issue 9; its objects need only name, public_key, type
-            inventory = types.SimpleNamespace(**vars(inventory), keypairs=list(keypairs))
+        if keypairs:  # objects with name, public_key and type: a name the inventory would refuse is tested too
+            inventory = dataclasses.replace(inventory, keypairs=list(keypairs))
         return export_openstack.script(inventory, files, definitions(cluster).values(), cluster.instances, unreachable)
 
 
