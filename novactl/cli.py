@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "novactl.commands.export",
     "novactl.commands.rebalance",
     "novactl.commands.doctor",
+    "novactl.commands.image_cache",
 ]
 
 SUMMARY_LIMIT = 200  # a command's first sentence in --help, wrapped rather than cut off

@@ -41,6 +41,24 @@ class SpawnRequest:
     wait: bool = True  # return only once libvirt reports the domain running
 
 
+@dataclass
+class CachedImage:
+    """One base file in a host's image cache, as Nova's imagecache manager sees it."""
+
+    name: str  # file name in _base: sha1 of the image id
+    size: int  # bytes
+    mtime: int  # last used (touched on each use), host clock, epoch seconds
+    users: list[str] = field(default_factory=list)  # uuids of the instances whose disks it backs
+
+
+@dataclass
+class ImageCacheListing:
+    bases: list[CachedImage]
+    scanned_at: int  # host clock when the scan started: a base touched since is in use
+    # Instance disks whose backing file could not be read: with any, nothing may be pruned.
+    unreadable: list[str] = field(default_factory=list)
+
+
 class ComputeDriver(abc.ABC):
     # What the driver can do, as Nova's ComputeDriver.capabilities: callers ask here instead of
     # testing which driver a host has. A subclass overrides the entries it supports.
@@ -153,6 +171,19 @@ class ComputeDriver(abc.ABC):
     def live_migration(self, instance: InstanceInfo, dest: ComputeDriver, image: Image, image_source: str, network: Network) -> float:
         """Move the running guest to `dest` with its local disks; seconds taken. Nothing left on `dest` on failure."""
         raise self._unsupported("live-migrate instances")
+
+    def image_cache(self) -> ImageCacheListing:
+        """The bases in the host's image cache and which instances' disks they back."""
+        raise self._unsupported("list an image cache")
+
+    def remove_cached_image(self, name: str, unused_since: int) -> str:
+        """Remove base `name` unless a transfer holds its image lock or it was used at or after
+        `unused_since` (host clock); returns "removed", "in use", "locked" or "gone"."""
+        raise self._unsupported("prune an image cache")
+
+    def cache_image(self, image: Image, image_source: str, progress: Callable[[int], None] | None = None) -> bool:
+        """Put `image` in the host's cache; False when it was there already."""
+        raise self._unsupported("cache images")
 
     def snapshot(self, instance: InstanceInfo, image_id: str, local_path: str) -> None:
         """Flatten the instance's root disk into a standalone qcow2 at `local_path` on this machine."""

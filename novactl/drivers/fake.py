@@ -9,9 +9,11 @@ is accounted from `instances:` as for a real host.
 
 from __future__ import annotations
 
+import time
 import uuid
 
-from novactl.drivers.base import ComputeDriver, HostReport
+from novactl.drivers.base import CachedImage, ComputeDriver, HostReport, ImageCacheListing
+from novactl.drivers.libvirt.paths import base_name
 from novactl.errors import HostError, UsageError
 from novactl.hoststate import RUNNING, ComputeNode, InstanceInfo
 
@@ -67,6 +69,15 @@ class FakeDriver(ComputeDriver):
             power_state=RUNNING,
             vm_state=raw.get("vm_state", "active"),
         )
+
+    def image_cache(self) -> ImageCacheListing:
+        """`cached_images` as bases (no sizes or times: the facts do not say), used by `instances`."""
+        report = self.poll()
+        bases = []
+        for image_id in sorted(report.cached_images):
+            users = sorted(i.uuid for i in report.instances if i.image_id == image_id)
+            bases.append(CachedImage(base_name(image_id), 0, 0, users))
+        return ImageCacheListing(bases, int(time.time()))
 
     def set_service_status(self, disabled: bool, reason: str | None) -> None:
         raise UsageError(f"{self.host.name} is a fake host: set facts.disabled in the inventory instead")

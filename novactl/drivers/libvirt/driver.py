@@ -7,10 +7,11 @@ concept (poll, claims, spawn, power, console, migrate, snapshot), handing it the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import ClassVar
 
-from novactl.drivers.base import ComputeDriver, HostReport, SpawnRequest
-from novactl.drivers.libvirt import claims, console, guest, migrate, paths, poll, power, snapshot, spawn
+from novactl.drivers.base import ComputeDriver, HostReport, ImageCacheListing, SpawnRequest
+from novactl.drivers.libvirt import claims, console, guest, imagecache, migrate, paths, poll, power, snapshot, spawn
 from novactl.drivers.libvirt.host import Host
 from novactl.errors import UsageError
 from novactl.hoststate import InstanceInfo
@@ -107,6 +108,21 @@ class LibvirtDriver(ComputeDriver):
 
     def snapshot(self, instance: InstanceInfo, image_id: str, local_path: str) -> None:
         snapshot.snapshot(self._host, instance, image_id, local_path)
+
+    # -- image cache ------------------------------------------------------------------------------
+
+    def image_cache(self) -> ImageCacheListing:
+        return imagecache.scan(self._host.connection, self.host)
+
+    def remove_cached_image(self, name: str, unused_since: int) -> str:
+        return imagecache.remove(self._host.connection, self.host, name, unused_since)
+
+    def cache_image(self, image: Image, image_source: str, progress: Callable[[int], None] | None = None) -> bool:
+        conn = self._host.connection
+        if imagecache.is_cached(conn, self.host, image):
+            return False
+        imagecache.ensure_base(conn, self.host, image, image_source, progress)
+        return True
 
 
 def _peer(dest: ComputeDriver) -> Host:

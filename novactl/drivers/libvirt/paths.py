@@ -29,7 +29,12 @@ def host_lock(host: HostConfig) -> str:
 
 
 def image_lock(host: HostConfig, image_id: str) -> str:
-    return f"{host.state_path}/locks/image-{base_name(image_id)}.lock"
+    return base_lock(host, base_name(image_id))
+
+
+def base_lock(host: HostConfig, name: str) -> str:
+    """The per-image lock by the base's file name (what pruning knows, without the image id)."""
+    return f"{host.state_path}/locks/image-{name}.lock"
 
 
 def claims_dir(host: HostConfig) -> str:
