@@ -1,4 +1,4 @@
-"""Day-2 operations on the lab: rebalance really moves guests (checked with virsh on the hosts).
+"""Day-2 operations on the lab: rebalance, doctor and the image cache, checked with virsh, ip and ls on the hosts.
 
 One shared 3-host lab; every test leaves it empty (the fixture deletes what is left and checks that no
 domain, directory, claim or held lock remains anywhere).
@@ -7,11 +7,13 @@ domain, directory, claim or held lock remains anywhere).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from novactl import image_cache
 from tests.integration.cli import novactl, novactl_json
 from tests.integration.test_boot import assert_clean
 from tests.lab import Lab
@@ -121,3 +123,68 @@ def test_doctor_gives_up_on_a_hung_libvirtd_at_the_deadline(lab: Lab, tmp_path: 
     last = json.loads(done.stdout)[-1]
     assert (last["Check"], last["Status"]) == ("libvirtd", "fail")
     assert last["Detail"] == "no answer within 5 s: the host hangs in this check"
+
+
+# -- image cache ---------------------------------------------------------------------------------------------
+
+BASES = "/var/lib/novactl/instances/_base"
+
+
+def test_image_cache_prune_removes_only_the_unused_base(lab: Lab, tmp_path: Path, marker_image: dict) -> None:
+    from tests.guest import make_image
+    from tests.integration.test_boot import wait_for_marker
+
+    h1, h2, _ = (h.name for h in lab.hosts)
+    spare = {**marker_image, "id": "7e57ca5e-0000-4000-8000-000000000001", "name": "spare"}
+    spare["file"] = str(make_image(tmp_path / "spare.qcow2", "qcow2"))
+    inventory = lab.write_inventory(tmp_path / "cache.yaml", images=[marker_image, spare])
+    used, unused = (image_cache.base_name(i["id"]) for i in (marker_image, spare))
+    shown = novactl_json(inventory, "boot", "keep", "--flavor", "m1.tiny", "--image", "marker", "--availability-zone", f"nova:{h1}")
+    uuid, domain = shown["id"], shown["OS-EXT-SRV-ATTR:instance_name"]
+    try:
+        wait_for_marker(lab, h1, uuid)
+        warmed = novactl_json(inventory, "image-cache-warm", "spare", "--host", h1)
+        assert [r["Host"] for r in warmed] == [h1] and warmed[0]["Result"].startswith("cached (sent in ")
+        again = novactl_json(inventory, "image-cache-warm", "spare", "--host", h1)
+        assert again[0]["Result"] == "already cached"
+
+        listed = {r["Base"]: r for r in novactl_json(inventory, "image-cache-list", "--host", h1)}
+        assert set(listed) == {used, unused}
+        assert (listed[used]["Image Name"], listed[used]["In Use By"]) == ("marker", 1)
+        assert (listed[unused]["Image Name"], listed[unused]["In Use By"]) == ("spare", 0)
+        assert listed[unused]["Size"] > 0
+
+        # Both were used just now: the default --min-age (24 h) keeps them.
+        fresh = {r["Base"]: r["Result"] for r in novactl_json(inventory, "image-cache-prune", "--host", h1)}
+        assert fresh[unused].startswith("kept: used ") and fresh[used] == "kept: in use by 1 instance(s)"
+
+        # Two days old (as if unused since): the unused one goes, the guest's stays.
+        lab.exec(h1, ["touch", "-d", "2 days ago", f"{BASES}/{used}", f"{BASES}/{unused}"])
+        planned = {r["Base"]: r["Result"] for r in novactl_json(inventory, "image-cache-prune", "--host", h1, "--dry-run")}
+        assert planned == {used: "kept: in use by 1 instance(s)", unused: "would remove"}
+
+        # Never during a transfer: while someone holds the image's lock, the base stays.
+        lock = f"/var/lib/novactl/locks/image-{unused}.lock"
+        lab.exec(h1, ["sh", "-c", 'mkdir -p "${1%/*}" && flock "$1" sleep 4 >/dev/null 2>&1 </dev/null &', "sh", lock])
+        deadline = time.monotonic() + 10
+        while lab.exec(h1, ["flock", "-n", lock, "true"], check=False).returncode == 0:  # until the holder has it
+            assert time.monotonic() < deadline, "the lock holder never took the lock"
+            time.sleep(0.05)
+        locked = {r["Base"]: r["Result"] for r in novactl_json(inventory, "image-cache-prune", "--host", h1)}
+        assert locked[unused] == "kept: a transfer of this image holds its lock"
+        lab.exec(h1, ["flock", "-w", "15", lock, "true"])
+
+        done = novactl(inventory, "image-cache-prune", "--host", h1)
+        assert done.returncode == 0, done.stderr
+        assert "Freed " in done.stdout and "on 1 host(s)." in done.stdout
+        assert lab.exec(h1, ["ls", BASES]).stdout.split() == [used]
+        assert lab.virsh(h1, "domstate", domain).strip() == "running"
+        info = lab.exec(h1, ["qemu-img", "info", "-U", f"/var/lib/novactl/instances/{uuid}/disk"]).stdout
+        assert f"backing file: {BASES}/{used}" in info
+        assert novactl_json(inventory, "show", "keep")["status"] == "ACTIVE"
+
+        # An image not cached on the named host is bad input.
+        bad = novactl(inventory, "image-cache-prune", "--host", h2, "--image", "spare")
+        assert bad.returncode == 2 and bad.stderr.startswith(f"ERROR: image spare is not cached on {h2}")
+    finally:
+        novactl(inventory, "delete", "keep")
