@@ -17,6 +17,6 @@ setup(
         "jsonschema>=4.18",
     ],
     # python-openstackclient: only its argument parsers, to check `export openstack`'s script.
-    extras_require={"test": ["pytest>=8", "hypothesis>=6", "ruff", "python-openstackclient>=6"]},
+    extras_require={"test": ["pytest>=8", "hypothesis>=6", "ruff", "python-openstackclient>=6", "coverage>=7"]},
     entry_points={"console_scripts": ["novactl = novactl.cli:main"]},
 )

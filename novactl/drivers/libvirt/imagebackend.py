@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import json
 
+from novactl.drivers.libvirt import paths
 from novactl.errors import UsageError
-from novactl.models import Flavor
+from novactl.models import Flavor, HostConfig
 from novactl.remote import Connection
 
 ROOT = "disk"
 DISKS = ((ROOT, "vda"), ("disk.eph0", "vdb"), ("disk.swap", "vdc"))  # file name, target device, in boot order
+
+
+def make_directory(conn: Connection, config: HostConfig, instance_uuid: str) -> str:
+    """Create the instance's directory (and instances_path on a host that never had one); return it.
+
+    The instance's own directory is made without -p: one that exists already is someone else's.
+    """
+    directory = paths.instance_dir(config, instance_uuid)
+    conn.run(["sh", "-c", 'mkdir -p -- "$1" && mkdir -m 0755 -- "$2"', "sh", config.instances_path, directory])
+    return directory
 
 
 def image_info(conn: Connection, path: str, fmt: str | None = None, in_use: bool = False) -> dict:

@@ -58,7 +58,7 @@ def migrate_disk_and_power_off(src: Host, dst: Host, instance: InstanceInfo, tim
     dom.undefineFlags(guest.UNDEFINE_FLAGS)
     target = paths.instance_dir(dst.config, instance.uuid)
     try:
-        dst.connection.run(["mkdir", "-m", "0755", "--", target])
+        imagebackend.make_directory(dst.connection, dst.config, instance.uuid)
         for name in imagebackend.listed(src.connection, kept):
             copy_file(src, f"{kept}/{name}", dst, f"{target}/{name}")
     except Exception as exc:
@@ -153,7 +153,7 @@ def _pre_live_migration(src: Host, dst: Host, instance: InstanceInfo, image: Ima
     """Base in the target's cache, empty overlays of the source's sizes on the same base path, bridge."""
     conn, directory = dst.connection, paths.instance_dir(dst.config, instance.uuid)
     base, base_format = imagecache.ensure_base(conn, dst.config, image, image_source)
-    conn.run(["mkdir", "-m", "0755", "--", directory])
+    imagebackend.make_directory(conn, dst.config, instance.uuid)
     source_dir = paths.instance_dir(src.config, instance.uuid)
     for name in imagebackend.listed(src.connection, source_dir):
         # in_use: the running guest holds the image's write lock; only the header is read.

@@ -30,8 +30,7 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
     undo: list[tuple[str, Callable[[], object]]] = []
     try:
         base, base_format = imagecache.ensure_base(conn, config, request.image, request.image_source, request.progress)
-        directory = paths.instance_dir(config, instance.uuid)
-        conn.run(["mkdir", "-m", "0755", "--", directory])  # no -p: an existing directory is someone else's
+        directory = imagebackend.make_directory(conn, config, instance.uuid)
         undo.append(("instance directory", lambda: conn.run(["rm", "-rf", "--", directory], check=False)))
         disks = _create_disks(conn, instance, base, base_format, directory)
         if vif.ensure_bridge(host, request.network.bridge, request.network.physical_interface):

@@ -36,7 +36,7 @@ def full_instance() -> InstanceInfo:
         task_state="resize_finish",
         created="2026-11-25T23:00:00Z",
         networks={"private": ["52:54:00:12:34:56"]},
-        fault={"code": "500", "message": "No valid host <& \"quoted\">", "created": "2026-11-25T23:01:00Z"},
+        fault={"code": "500", "message": 'No valid host <& "quoted">', "created": "2026-11-25T23:01:00Z"},
         metadata={"old_host": "compute2", "old_flavor": "1"},
     )
 
