@@ -21,7 +21,7 @@ from typing import Any
 
 from novactl.hoststate import InstanceInfo
 from novactl.instances import vm_state
-from novactl.models import Flavor, Image, Inventory, Network, ServerGroupDef
+from novactl.models import Flavor, Image, Inventory, Keypair, Network, ServerGroupDef
 
 # Nova's compute API microversion that accepts the soft-(anti-)affinity policies.
 SOFT_POLICY_MICROVERSION = "2.15"
@@ -45,7 +45,7 @@ def script(
     ]
     lines += _section("Flavors", [line for flavor in inventory.flavors for line in flavor_lines(flavor)])
     lines += _section("Images", [line for image in inventory.images for line in image_lines(image, image_files[image.id])])
-    keypairs = list(getattr(inventory, "keypairs", None) or [])
+    keypairs = list(inventory.keypairs)
     if keypairs:
         key_lines = ["keys=$(mktemp -d)", "trap 'rm -rf \"$keys\"' EXIT"]
         key_lines += [line for keypair in keypairs for line in keypair_lines(keypair)]
@@ -78,13 +78,12 @@ def image_lines(image: Image, path: str) -> list[str]:
     return [*lines, _command([*argv, image.name])]
 
 
-def keypair_lines(keypair: Any) -> list[str]:
+def keypair_lines(keypair: Keypair) -> list[str]:
     """The public key is written to a file of the script's own temporary directory (never a secret:
     novactl keeps only public keys in the inventory), then uploaded under its name."""
     key_file = f'"$keys"/{shlex.quote(keypair.name + ".pub")}'
     argv = ["keypair", "create", "--public-key"]
-    key_type = getattr(keypair, "type", None)
-    tail = (["--type", key_type] if key_type else []) + [keypair.name]
+    tail = ["--type", keypair.type, keypair.name]
     return [
         f"printf '%s\\n' {shlex.quote(keypair.public_key.strip())} > {key_file}",
         f"{_command(argv)} {key_file} {shlex.join(tail)}",
