@@ -12,7 +12,7 @@ import io
 import json
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any
 
@@ -30,6 +30,16 @@ class Listing:
     exit_code: int = 0  # printed output can still mean failure (a dry run that found no host)
     # What -f json/yaml print, when richer than the rows (e.g. a rebalance plan with its scores).
     document: Any = None
+    # Column pairs a table on a terminal draws as usage bars; every other format keeps the plain columns.
+    gauges: list[Gauge] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Gauge:
+    label: str  # the bar's column heading
+    used: str  # the column holding the amount used
+    limit: str  # the column holding what may be used (total x allocation ratio)
+    unit: str = ""
 
 
 @dataclass
@@ -81,6 +91,8 @@ def _render_listing(listing: Listing, fmt: str, columns: tuple[str, ...], sort_c
         return buffer.getvalue().rstrip("\n")
     if fmt == "value":
         return "\n".join(" ".join(_text(v) for v in row) for row in picked)
+    if tty and listing.gauges and not columns:
+        return _gauge_table(names, picked, listing.gauges) + (f"\n{terminal_safe(listing.footer)}" if listing.footer else "")
     text = table(names, picked) if names else ""
     if tty:
         text = _colour(text)
@@ -176,3 +188,44 @@ def _colour(text: str) -> str:
     for word, colour in ((" down ", red), (" XXX ", red), (" disabled ", red), (" up ", green), (" :-) ", green)):
         text = text.replace(word, f"{colour}{word}{reset}")
     return text
+
+
+GAUGE_WIDTH = 16  # characters of a usage bar
+
+
+def _gauge_table(columns: list[str], rows: list[list[Any]], gauges: list[Gauge]) -> str:
+    """The table with each gauge's used/limit columns drawn as one bar (rich), for a terminal."""
+    import shutil
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    hidden = {g.used for g in gauges} | {g.limit for g in gauges}
+    plain = [i for i, name in enumerate(columns) if name not in hidden]
+    drawn = Table(box=box.ASCII, show_lines=False, pad_edge=True)
+    for i in plain:
+        drawn.add_column(columns[i])
+    for gauge in gauges:
+        drawn.add_column(gauge.label, no_wrap=True)
+    for row in rows:
+        cells: list[Any] = [Text(terminal_safe(_text(row[i]))) for i in plain]
+        for gauge in gauges:
+            cells.append(_bar(row[columns.index(gauge.used)], row[columns.index(gauge.limit)], gauge.unit, Text))
+        drawn.add_row(*cells)
+    console = Console(file=io.StringIO(), force_terminal=True, width=shutil.get_terminal_size().columns, highlight=False)
+    console.print(drawn)
+    return console.file.getvalue().rstrip("\n")  # type: ignore[attr-defined]
+
+
+def _bar(used: Any, limit: Any, unit: str, text_type: Any) -> Any:
+    if not isinstance(used, (int, float)) or not isinstance(limit, (int, float)) or limit <= 0:
+        return text_type("-")
+    share = used / limit
+    filled = min(GAUGE_WIDTH, round(share * GAUGE_WIDTH))
+    style = "green" if share < 0.7 else "yellow" if share < 0.9 else "red"
+    bar = text_type("█" * filled, style=style)
+    bar.append("░" * (GAUGE_WIDTH - filled), style="dim")
+    bar.append(f" {used:g}/{limit:g}{' ' + unit if unit else ''} {share:.0%}")
+    return bar

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from novactl.commands.common import App, command, down_reasons, pass_app, updated_at, with_output
-from novactl.output import Listing, ShowOne
+from novactl.output import Gauge, Listing, ShowOne
 
 if TYPE_CHECKING:
     from novactl.hoststate import HostState
@@ -66,14 +66,83 @@ def hypervisor_fields(s: HostState) -> dict[str, Any]:
     }
 
 
-@command("hypervisor-list", "hosts", examples=["hypervisor-list"])
+LONG_COLUMNS = [
+    "Hypervisor Type",
+    "Host IP",
+    "Memory MB Used",
+    "Memory MB Limit",
+    "vCPUs Used",
+    "vCPUs Limit",
+    "Local GB Used",
+    "Local GB Limit",
+]
+USAGE_GAUGES = [
+    Gauge("RAM", "Memory MB Used", "Memory MB Limit", "MB"),
+    Gauge("vCPUs", "vCPUs Used", "vCPUs Limit"),
+    Gauge("Disk", "Local GB Used", "Local GB Limit", "GB"),
+]
+
+
+@command("hypervisor-list", "hosts", examples=["hypervisor-list", "hypervisor-list --long", "hypervisor-list --long -f json"])
+@click.option("--long", "long_", is_flag=True, help="Add type, address and RAM/vCPU/disk use against the allocation-ratio limits.")
 @with_output
 @pass_app
-def hypervisor_list(app: App) -> Listing:
-    """List hypervisors."""
+def hypervisor_list(app: App, long_: bool) -> Listing:
+    """List hypervisors; with --long, their use against the scheduler's limits (bars on a terminal).
+
+    A limit is what the scheduler lets a host take: total x its allocation ratio (RamFilter,
+    CoreFilter, DiskFilter). On a terminal the pairs are drawn as bars; -f formats and pipes keep
+    the plain numbers.
+    """
     states = _poll(app)
-    rows = [[s.service_id, s.hypervisor_hostname or s.host, s.state, s.status] for s in states]
-    return Listing(["ID", "Hypervisor hostname", "State", "Status"], rows, footer=down_reasons(states))
+    columns = ["ID", "Hypervisor hostname", "State", "Status"]
+    rows: list[list[Any]] = [[s.service_id, s.hypervisor_hostname or s.host, s.state, s.status] for s in states]
+    if not long_:
+        return Listing(columns, rows, footer=down_reasons(states))
+    for row, s in zip(rows, states, strict=True):
+        row += [s.hypervisor_type or None, s.host_ip or None] + (_usage(s) if s.up else [None] * 6)
+    return Listing(columns + LONG_COLUMNS, rows, footer=down_reasons(states), gauges=USAGE_GAUGES)
+
+
+def _usage(s: HostState) -> list[Any]:
+    """Used and limit of RAM (MB), vCPUs and disk (GB), as the capacity filters count them."""
+    return [
+        s.memory_mb_used,
+        _limit(s.memory_mb * s.ram_allocation_ratio),
+        s.vcpus_used,
+        _limit(s.vcpus * s.cpu_allocation_ratio),
+        s.local_gb_used,
+        _limit(s.local_gb * s.disk_allocation_ratio),
+    ]
+
+
+def _limit(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(value, 1)
+
+
+@command("hypervisor-servers", "hosts", examples=["hypervisor-servers compute1", "hypervisor-servers compute -f json"])
+@click.argument("hypervisor")
+@with_output
+@pass_app
+def hypervisor_servers(app: App, hypervisor: str) -> Listing:
+    """List the servers of the hypervisors whose name contains HYPERVISOR (as Nova's hypervisor-servers)."""
+    from novactl.errors import UsageError
+    from novactl.poller import poll
+
+    inventory = app.inventory
+    names = [h.name for h in inventory.hosts]
+    matched = [hypervisor] if hypervisor in names else [n for n in names if hypervisor and hypervisor in n]
+    if not matched:
+        raise UsageError(f"No hypervisor matching {hypervisor!r} could be found (hypervisors: {', '.join(names)})")
+    with poll(inventory, matched) as cluster:
+        states = list(cluster.states.values())
+        rows = [
+            [i.uuid, i.instance_name or i.name, cluster.states[host].hypervisor_hostname or host]
+            for host in matched
+            for i in sorted(cluster.states[host].instances.values(), key=lambda i: (i.created, i.instance_name or i.name, i.uuid))
+        ]
+    down = [s for s in states if not s.up]
+    return Listing(["ID", "Name", "Hypervisor Hostname"], rows, footer=down_reasons(states), exit_code=1 if down else 0)
 
 
 @command("hypervisor-show", "hosts", examples=["hypervisor-show compute1", "hypervisor-show compute1 -f json -c free_ram_mb"])

@@ -60,6 +60,13 @@ def test_rebalance_spreads_guests_booted_onto_one_host(lab: Lab, inventory: Path
     assert {row["Host"] for row in listed.values()} == {h1, h2, h3}
     assert all(row["Status"] == "ACTIVE" for row in listed.values())
     assert novactl_json(inventory, "rebalance", "--dry-run")["moves"] == []  # balanced now
+    # hypervisor-servers names each host's one domain; hypervisor-list --long counts it against the limits.
+    for host in (h1, h2, h3):
+        (row,) = novactl_json(inventory, "hypervisor-servers", host)
+        assert [row["Name"]] == running(lab, host) and row["Hypervisor Hostname"] == host
+    usage = {row["Hypervisor hostname"]: row for row in novactl_json(inventory, "hypervisor-list", "--long")}
+    assert {usage[h]["vCPUs Used"] for h in (h1, h2, h3)} == {1}
+    assert all(usage[h]["Memory MB Used"] < usage[h]["Memory MB Limit"] for h in (h1, h2, h3))
 
 
 # -- doctor ------------------------------------------------------------------------------------------------
