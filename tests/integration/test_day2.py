@@ -172,13 +172,18 @@ def test_image_cache_prune_removes_only_the_unused_base(lab: Lab, tmp_path: Path
 
         # Never during a transfer: while someone holds the image's lock, the base stays.
         lock = f"/var/lib/novactl/locks/image-{unused}.lock"
-        lab.exec(h1, ["sh", "-c", 'mkdir -p "${1%/*}" && flock "$1" sleep 4 >/dev/null 2>&1 </dev/null &', "sh", lock])
-        deadline = time.monotonic() + 10
-        while lab.exec(h1, ["flock", "-n", lock, "true"], check=False).returncode == 0:  # until the holder has it
-            assert time.monotonic() < deadline, "the lock holder never took the lock"
-            time.sleep(0.05)
-        locked = {r["Base"]: r["Result"] for r in novactl_json(inventory, "image-cache-prune", "--host", h1)}
-        assert locked[unused] == "kept: a transfer of this image holds its lock"
+        # The holder is one process (a subshell exec'd into sleep, the lock on its fd 9), killed when done.
+        hold = '(exec 9>>"$1"; flock 9; exec sleep 120) >/dev/null 2>&1 </dev/null & echo $!'
+        holder = lab.exec(h1, ["sh", "-c", 'mkdir -p "${1%/*}" && ' + hold, "sh", lock]).stdout.strip()
+        try:
+            deadline = time.monotonic() + 10
+            while lab.exec(h1, ["flock", "-n", lock, "true"], check=False).returncode == 0:  # until the holder has it
+                assert time.monotonic() < deadline, "the lock holder never took the lock"
+                time.sleep(0.05)
+            locked = {r["Base"]: r["Result"] for r in novactl_json(inventory, "image-cache-prune", "--host", h1)}
+            assert locked[unused] == "kept: a transfer of this image holds its lock"
+        finally:
+            lab.exec(h1, ["kill", holder], check=False)
         lab.exec(h1, ["flock", "-w", "15", lock, "true"])
 
         done = novactl(inventory, "image-cache-prune", "--host", h1)
