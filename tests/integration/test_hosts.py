@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -109,3 +110,38 @@ def test_unknown_host_name_is_bad_input(inventory: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("ERROR: unknown host 'nosuchhost'")
     assert len(done.stderr.splitlines()) == 1
+
+
+def test_hostile_files_on_a_host_are_skipped_and_never_reach_a_path(lab: Lab, inventory: Path) -> None:
+    """A claim naming "../victim", a broken service.json, a group record with a path for a name: each is
+    skipped (issue 8, part 5); the host stays up, `delete` finds nothing to remove, the victim survives."""
+    host, other = lab.hosts[0], lab.hosts[1]
+    expires = time.time() + 600
+    evil_claim = {
+        "uuid": "../victim", "name": "evil", "host": host.name, "expires": expires,
+        "flavor": {"id": "1", "name": "m1.tiny", "ram": 512, "disk": 1, "vcpus": 1},
+    }  # fmt: skip
+    escape_claim = {**evil_claim, "uuid": "5e2c8b1a-2222-4b7e-8c1d-3f2e4a5b6c7d", "name": "x\x1b]0;owned\x07"}
+    files = {
+        "/var/lib/novactl/claims/evil.json": json.dumps(evil_claim),
+        "/var/lib/novactl/claims/escape.json": json.dumps(escape_claim),
+        "/var/lib/novactl/server_groups/evil.json": json.dumps({"name": "../../claims/x", "policy": "affinity", "updated_at": "9"}),
+    }
+    lab.exec(host, ["mkdir", "-p", "/var/lib/novactl/victim", "/var/lib/novactl/claims", "/var/lib/novactl/server_groups"])
+    lab.exec(other, ["sh", "-c", "printf '{\"disabled\": tru' > /var/lib/novactl/service.json"])
+    for path, text in files.items():
+        lab.exec(host, ["sh", "-c", 'printf %s "$1" > "$2"', "sh", text, path])
+    try:
+        rows = novactl_json(inventory, "service-list")
+        assert {(r["Host"], r["Status"], r["State"]) for r in rows} == {(h.name, "enabled", "up") for h in lab.hosts}
+        assert novactl_json(inventory, "list") == []
+        assert novactl_json(inventory, "server-group-list") == []
+        done = novactl(inventory, "delete", "evil")
+        assert done.returncode == 4, done.stderr
+        assert lab.exec(host, ["test", "-d", "/var/lib/novactl/victim"], check=False).returncode == 0
+        debug = novactl(inventory, "--debug", "list")
+        assert f"Skipping a malformed claim on {host.name}: uuid '../victim' is not valid" in debug.stderr
+        assert "\x1b" not in debug.stderr and "\x1b" not in debug.stdout
+    finally:
+        lab.exec(host, ["rm", "-rf", "/var/lib/novactl/victim", *files])
+        lab.exec(other, ["rm", "-f", "/var/lib/novactl/service.json"])

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import time
 
+from novactl import host_records
 from novactl.claims import check_claim
 from novactl.drivers.libvirt import metadata, paths
 from novactl.drivers.libvirt.errors import host_errors
 from novactl.drivers.libvirt.host import Host
-from novactl.drivers.libvirt.poll import json_lines, list_instances
+from novactl.drivers.libvirt.poll import list_instances
 from novactl.hoststate import InstanceInfo, build_host_state
 from novactl.models import SchedulerConfig
 
@@ -27,7 +28,7 @@ def claim(host: Host, sched: SchedulerConfig, instance: InstanceInfo, limits: di
     node, config, conn = host.polled_node(), host.config, host.connection
     with conn.lock(paths.host_lock(config), timeout=120):
         out = conn.run(["sh", "-c", CLAIMS_SCRIPT, "sh", paths.claims_dir(config)]).stdout
-        instances = list_instances(host, json_lines(out))
+        instances = list_instances(host, host_records.json_lines(out, "claim", host.name))
         state = build_host_state(config.name, config.zone, node, instances, sched.reserved_host_memory_mb, sched.reserved_host_disk_mb)
         check_claim(state, instance.flavor, limits)
         record = metadata.to_record(instance, time.time() + CLAIM_TTL)

@@ -5,11 +5,12 @@ One remote command gathers every file-system fact a poll needs; the rest are lib
 
 from __future__ import annotations
 
-import json
 import time
+from functools import partial
 
 import libvirt
 
+from novactl import host_records
 from novactl.drivers.base import HostReport
 from novactl.drivers.libvirt import metadata, paths
 from novactl.drivers.libvirt.errors import host_errors
@@ -57,16 +58,16 @@ def poll(host: Host, images: list[Image]) -> HostReport:
     fs_line, service_text, base_listing, group_lines, claim_lines = (part.strip() for part in out.split(SECTION + "\n"))
     block, blocks, _avail = (int(v) for v in fs_line.split())
     host.node = compute_node(conn, config.address, block * blocks)
-    instances = list_instances(host, json_lines(claim_lines))
-    service = json.loads(service_text) if service_text else {}
+    instances = list_instances(host, host_records.json_lines(claim_lines, "claim", host.name))
+    disabled, disabled_reason = host_records.service_flags(service_text, host.name)
     cached = set(base_listing.split())
     return HostReport(
         node=host.node,
         instances=instances,
-        disabled=bool(service.get("disabled", False)),
-        disabled_reason=service.get("disabled_reason"),
+        disabled=disabled,
+        disabled_reason=disabled_reason,
         cached_images={image.id for image in images if paths.base_name(image.id) in cached},
-        server_groups=json_lines(group_lines),
+        server_groups=host_records.group_records(host_records.json_lines(group_lines, "server group record", host.name), host.name),
     )
 
 
@@ -83,20 +84,24 @@ def list_instances(host: Host, claims: list[dict]) -> list[InstanceInfo]:
         try:
             xml = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata.NAMESPACE)
         except libvirt.libvirtError:
+            xml = None
+        instance = None
+        if xml is not None:
+            build = partial(metadata.from_xml, xml, host.name, domain.UUIDString(), domain.name())
+            instance = host_records.read_instance(build, f"metadata of {domain.name()}", host.name)
+        if instance is None:  # not novactl's, or metadata novactl would not have written: foreign usage
             if domain.isActive():
                 node.extra_memory_mb_used += max_kib // 1024
                 node.extra_vcpus_used += nr_vcpus
             continue
-        instance = metadata.from_xml(xml, host.name, domain.UUIDString(), domain.name())
         instance.power_state = POWER_STATE.get(state, 0)
         instances.append(instance)
     known = {i.uuid for i in instances}
     now = time.time()
     for record in claims:
-        if record["uuid"] not in known and record.get("expires", 0) > now:
-            instances.append(metadata.from_record(record, host.name))
+        if not host_records.live_claim(record, now):
+            continue
+        instance = host_records.read_instance(partial(metadata.from_record, record, host.name), "claim", host.name)
+        if instance is not None and instance.uuid not in known:
+            instances.append(instance)
     return instances
-
-
-def json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -1,0 +1,173 @@
+"""novactl.host_records: what is read back from a host is checked before it reaches a path, a command
+or the terminal, and a malformed record is skipped without taking the host down (issue 8, part 5)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from functools import partial
+from types import SimpleNamespace
+
+import pytest
+
+from novactl.drivers.libvirt import metadata, poll
+from novactl.host_records import BadRecord, check_instance, group_records, json_lines, live_claim, read_instance, service_flags
+from novactl.hoststate import ComputeNode
+from tests.unit.drivers.test_golden_xml import full_instance, minimal_instance
+
+GROUP = {"name": "web", "id": "0b1f8d6e-1111-4a6e-9d7e-2f1c3b4a5d6e", "policy": "anti-affinity", "updated_at": "2026", "deleted": False}
+
+
+def claim(**changes) -> dict:
+    return {**metadata.to_record(full_instance(), time.time() + 600), **changes}
+
+
+def test_what_novactl_writes_passes():
+    for instance in (full_instance(), minimal_instance()):
+        assert check_instance(instance) is instance
+        record = json.loads(json.dumps(metadata.to_record(instance, 1.0)))
+        assert read_instance(partial(metadata.from_record, record, "h"), "claim", "h") is not None
+        build = partial(metadata.from_xml, metadata.to_plain_xml(instance), "h", instance.uuid, "instance-0b1f8d6e")
+        assert read_instance(build, "metadata", "h") is not None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"uuid": "../victim"},
+        {"uuid": "0b1f8d6e-1111-4a6e-9d7e-2f1c3b4a5d6e/../../etc"},
+        {"name": "web\x1b]0;owned\x07"},
+        {"name": "a" * 300},
+        {"image_id": "../../root/.ssh/id_ed25519"},
+        {"group": "$(reboot)"},
+        {"zone": "a b"},
+        {"instance_name": "x; rm -rf /"},
+        {"vm_state": "active\n"},
+        {"task_state": 7},
+        {"power_state": 99},
+        {"networks": {"lan": ["52:54:00:12:34:56; id"]}},
+        {"metadata": {"old_host": ["not", "text"]}},
+        {"flavor": {"id": "1", "name": "m1", "ram": 10**400, "disk": 1, "vcpus": 1}},
+        {"flavor": {"id": "1", "name": "m1", "ram": -1, "disk": 1, "vcpus": 1}},
+        {"flavor": {"id": "1", "name": "m1", "ram": 1, "disk": 1, "vcpus": True}},
+        {"flavor": {"id": "1", "name": "m1", "ram": 1, "disk": 1, "vcpus": 1, "rxtx_factor": 1e308}},
+        {"flavor": {"id": "1", "name": "m1", "ram": 1, "disk": 1, "vcpus": 1, "extra": "key"}},
+        {"flavor": "m1.tiny"},
+        {"unknown_field": 1, "flavor": None},
+    ],
+)
+def test_a_claim_novactl_would_not_have_written_is_skipped(changes, caplog):
+    caplog.set_level(logging.INFO, "novactl")
+    record = claim(**changes)
+    assert read_instance(lambda: metadata.from_record(record, "h"), "claim", "h") is None
+    assert "Skipping a malformed claim on h" in caplog.text
+    assert "\x1b" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        '<instance><flavor id="1" name="m" ram="' + "9" * 5000 + '" disk="1" vcpus="1" /></instance>',
+        '<instance><flavor id="1" name="m" ram="²" disk="1" vcpus="1" /></instance>',
+        "<instance><name>a\x1b[2J</name></instance>",
+        "<instance>",
+        '<instance><flavor ram="1" disk="1" vcpus="1" /><image id="../x" /></instance>',
+    ],
+)
+def test_domain_metadata_novactl_would_not_have_written_is_skipped(xml):
+    build = lambda: metadata.from_xml(xml, "h", "0b1f8d6e-1111-4a6e-9d7e-2f1c3b4a5d6e", "instance-1")  # noqa: E731
+    assert read_instance(build, "metadata", "h") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", (False, None)),
+        ('{"disabled": true, "disabled_reason": "maintenance"}', (True, "maintenance")),
+        ('{"disabled": "yes"}', (False, None)),
+        ('{"disabled": true, "disabled_reason": "\\u001b[2J"}', (False, None)),
+        ('{"disabled": true, "disabled_reason": NaN}', (False, None)),
+        ("[1, 2]", (False, None)),
+        ("{truncated", (False, None)),
+        ("[" * 100_000, (False, None)),
+    ],
+)
+def test_service_flags(text, expected):
+    assert service_flags(text, "h") == expected
+
+
+def test_json_lines_skips_lines_that_are_not_objects():
+    text = '{"a": 1}\n\nnot json\n[1]\n{"b": 1e999}\n{"c": ' + "1" * 5000 + '}\n{"d": 2}\n'
+    assert json_lines(text, "claim", "h") == [{"a": 1}, {"d": 2}]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "../../etc/cron.d/x"},
+        {"name": 5},
+        {"id": "not-a-uuid"},
+        {"policy": "chaos"},
+        {"updated_at": 3},
+        {"updated_at": "\x1b[2J"},
+        {"deleted": "no"},
+    ],
+)
+def test_group_records_novactl_would_not_have_written_are_skipped(changes):
+    assert group_records([{**GROUP, **changes}, GROUP], "h") == [GROUP]
+
+
+@pytest.mark.parametrize(
+    ("expires", "live"), [(time.time() + 60, True), (time.time() - 60, False), ("9" * 20, False), (True, False), (None, False)]
+)
+def test_live_claim_compares_only_numbers(expires, live):
+    assert live_claim({"expires": expires}, time.time()) is live
+
+
+def test_check_instance_names_what_is_wrong():
+    with pytest.raises(BadRecord, match=r"uuid '\.\./victim' is not valid"):
+        check_instance(dataclasses.replace(full_instance(), uuid="../victim"))
+
+
+# -- through a poll: a bad claim or bad metadata costs only itself ------------------------------------------
+
+
+class _Domain:
+    def __init__(self, instance, xml: str | None, active: bool = True):
+        self.instance, self.xml, self.active = instance, xml, active
+
+    def info(self):
+        return [1, self.instance.flavor.ram * 1024, 0, self.instance.flavor.vcpus, 0]
+
+    def metadata(self, *_args):
+        if self.xml is None:
+            import libvirt
+
+            raise libvirt.libvirtError("no metadata")
+        return self.xml
+
+    def UUIDString(self):
+        return self.instance.uuid
+
+    def name(self):
+        return "instance-0b1f8d6e"
+
+    def isActive(self):
+        return self.active
+
+
+def test_list_instances_skips_bad_claims_and_counts_bad_metadata_as_foreign_usage():
+    good = full_instance()
+    bad = dataclasses.replace(minimal_instance(), uuid="5e2c8b1a-9999-4b7e-8c1d-3f2e4a5b6c7d")
+    bad_xml = metadata.to_plain_xml(bad).replace("<name>vm</name>", "<name>vm\x1b[2J</name>")
+    domains = [_Domain(good, metadata.to_plain_xml(good)), _Domain(bad, bad_xml)]
+    node = ComputeNode(hypervisor_hostname="h", memory_mb=8192, vcpus=8, local_gb=100)
+    host = SimpleNamespace(name="h", polled_node=lambda: node, libvirt=SimpleNamespace(listAllDomains=lambda _flags: domains))
+    building = dataclasses.replace(minimal_instance(), uuid="11111111-2222-3333-4444-555555555555", vm_state="building")
+    claims = [claim(uuid="../victim"), metadata.to_record(building, time.time() + 600), {"expires": "soon"}]
+    instances = poll.list_instances(host, claims)
+    assert [i.uuid for i in instances] == [good.uuid, building.uuid]
+    assert (node.extra_memory_mb_used, node.extra_vcpus_used) == (bad.flavor.ram, bad.flavor.vcpus)
+
