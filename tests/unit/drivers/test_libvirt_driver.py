@@ -79,7 +79,7 @@ def test_poll_reports_the_test_hypervisor_and_an_empty_host(make_hosts) -> None:
 def test_service_flag_and_server_groups_are_read_back_by_the_next_poll(make_hosts) -> None:
     [(_host, driver)] = make_hosts()
     driver.set_service_status(True, "maintenance")
-    record = {"name": "web", "id": "g1", "policy": "anti-affinity", "updated_at": "t", "deleted": False}
+    record = {"name": "web", "id": "0b1f8d6e-1111-4a6e-9d7e-2f1c3b4a5d6e", "policy": "anti-affinity", "updated_at": "t", "deleted": False}
     driver.save_server_group(record)
     report = driver.poll()
     assert report.disabled and report.disabled_reason == "maintenance" and report.server_groups == [record]
