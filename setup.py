@@ -12,7 +12,6 @@ setup(
         "paramiko>=3.4",
         "libvirt-python>=9.0",
         "PyYAML>=6.0",
-        "tabulate>=0.9",
         "sh>=2.0",
         "jsonschema>=4.18",
     ],

@@ -58,3 +58,9 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
         return ""
     match = same[0] if same else next(k for k in known if k.lower() == close[0])
     return f" Did you mean {match!r}?"
+
+
+def unknown(message: str, name: str, known: Iterable[str]) -> str:
+    """`message`, and when a known name is close to `name`, '. Did you mean X?' after it."""
+    hint = did_you_mean(name, known)
+    return f"{message}.{hint}" if hint else message

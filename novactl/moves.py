@@ -275,7 +275,7 @@ def _live(cluster: Cluster, instance: InstanceInfo, target: Target) -> tuple[Ins
 @dataclass
 class Step:
     instance: InstanceInfo
-    action: str  # live-migration | migrate | "-" (cannot move)
+    action: str | None  # live-migration | migrate | None (cannot move)
     target: Target | None
     problem: str = ""
     exit_code: int = 0  # of the problem
@@ -304,7 +304,7 @@ def _plan(cluster: Cluster, host: str) -> list[Step]:
             check_state(action, instance, {"active", "paused", "stopped"})
             target = select_target(cluster, instance, instance.flavor, planned=planned)
         except NovactlError as exc:
-            steps.append(Step(instance, "-", None, str(exc), exc.exit_code))
+            steps.append(Step(instance, None, None, str(exc), exc.exit_code))
             continue
         planned[instance.uuid] = target.host
         steps.append(Step(instance, action, target))

@@ -2,7 +2,9 @@
 
 Commands return a `Listing` (columns + rows, like cliff's Lister) or a `ShowOne` (one object's
 fields, printed as Nova's Property | Value table); this module selects columns (-c), sorts
-(--sort-column) and renders. Colour only when stdout is a terminal.
+(--sort-column, by the value's type) and renders with openstackclient's formatter options.
+Values stay typed for machines (numbers, lists, null); `Shown` gives one a different face in tables,
+and `Listing.notes` are rows only tables show. Colour only on a terminal, and never with NO_COLOR.
 """
 
 from __future__ import annotations
@@ -16,9 +18,20 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any
 
-from novactl.errors import UsageError
+from novactl.errors import UsageError, unknown
 
 SHOW_WIDTH = 80  # widest Value cell of a Property | Value table
+MIN_FIT_WIDTH = 4  # a column squeezed to fit the terminal keeps at least this many characters
+QUOTING = {"all": csv.QUOTE_ALL, "minimal": csv.QUOTE_MINIMAL, "none": csv.QUOTE_NONE, "nonnumeric": csv.QUOTE_NONNUMERIC}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A value with its own face in tables: machine formats get `value`, tables `text`
+    (e.g. None shown as "-", None as "unbounded", a list joined with commas)."""
+
+    value: Any
+    text: str
 
 
 @dataclass
@@ -30,6 +43,8 @@ class Listing:
     exit_code: int = 0  # printed output can still mean failure (a dry run that found no host)
     # What -f json/yaml print, when richer than the rows (e.g. a rebalance plan with its scores).
     document: Any = None
+    # Rows only a table shows, after the sorted rows: a total, a down host's unknown instances.
+    notes: list[list[Any]] = field(default_factory=list)
     # Column pairs a table on a terminal draws as usage bars; every other format keeps the plain columns.
     gauges: list[Gauge] = field(default_factory=list)
 
@@ -51,109 +66,166 @@ class ShowOne:
     exit_code: int = 0
 
 
+@dataclass
+class Style:
+    """openstackclient's formatter options."""
+
+    descending: bool = False  # --sort-descending
+    noindent: bool = False  # json on one line
+    max_width: int = 0  # table width to fit (0: as wide as the cells)
+    quote: str = "minimal"  # csv quoting
+
+
 def render(
-    result: Listing | ShowOne, fmt: str = "table", columns: tuple[str, ...] = (), sort_column: tuple[str, ...] = (), tty: bool = False
+    result: Listing | ShowOne,
+    fmt: str = "table",
+    columns: tuple[str, ...] = (),
+    sort_column: tuple[str, ...] = (),
+    tty: bool = False,
+    style: Style | None = None,
 ) -> str:
+    """The result as text; `tty` colours the table (the caller decides: a terminal, and no NO_COLOR)."""
+    style = style or Style()
     if isinstance(result, ShowOne):
-        if fmt in ("json", "yaml") and result.document is not None:
-            return _dump(result.document, fmt)
-        listing = Listing(["Property", "Value"], [[k, _cell(v)] for k, v in result.fields.items()], result.footer)
-        if columns:
-            wanted = set(columns)
-            listing.rows = [row for row in listing.rows if row[0] in wanted]
-        if fmt in ("json", "yaml"):
-            return _dump({row[0]: result.fields[row[0]] for row in listing.rows}, fmt)
-        if fmt == "value":
-            return "\n".join(_text(row[1]) for row in listing.rows)
-        if fmt == "table":  # structured values (cpu_info's JSON) wrap inside their row, not across the terminal
-            listing.rows = [[key, _wrapped(result.fields[key])] for key, _value in listing.rows]
-        return _render_listing(listing, fmt, (), (), tty)
-    if fmt in ("json", "yaml") and result.document is not None:
-        return _dump(result.document, fmt)
-    return _render_listing(result, fmt, columns, sort_column, tty)
+        return _render_show(result, fmt, columns, tty, style)
+    return _render_listing(result, fmt, columns, sort_column, tty, style)
 
 
-def _render_listing(listing: Listing, fmt: str, columns: tuple[str, ...], sort_column: tuple[str, ...], tty: bool) -> str:
+def _render_show(result: ShowOne, fmt: str, columns: tuple[str, ...], tty: bool, style: Style) -> str:
+    keys = list(result.fields)
+    wanted = {keys[_column_index(keys, c)] for c in columns}
+    picked = [k for k in keys if k in wanted] if columns else keys  # in the object's order
+    if fmt in ("json", "yaml"):
+        data = result.document if result.document is not None and not columns else {k: _machine(result.fields[k]) for k in picked}
+        return _dump(data, fmt, style)
+    if fmt == "value":
+        return "\n".join(_plain(_machine(result.fields[k])) for k in picked)
+    if fmt == "csv":
+        return _csv(["Property", "Value"], [[k, _machine(result.fields[k])] for k in picked], style)
+    # structured values (cpu_info's JSON) wrap inside their row, not across the terminal
+    listing = Listing(["Property", "Value"], [[k, _wrapped(result.fields[k])] for k in picked], result.footer)
+    return _render_listing(listing, fmt, (), (), tty, style)
+
+
+def _render_listing(listing: Listing, fmt: str, columns: tuple[str, ...], sort_column: tuple[str, ...], tty: bool, style: Style) -> str:
     indexes = [_column_index(listing.columns, c) for c in columns] if columns else list(range(len(listing.columns)))
     rows = listing.rows
     for name in reversed(sort_column):
         key = _column_index(listing.columns, name)
-        rows = sorted(rows, key=lambda r: (r[key] is None, _sortable(r[key])))
+        present = [r for r in rows if _machine(r[key]) is not None]
+        absent = [r for r in rows if _machine(r[key]) is None]  # absent values last, either way
+        rows = sorted(present, key=lambda r: _sortable(_machine(r[key])), reverse=style.descending) + absent
     names = [listing.columns[i] for i in indexes]
-    picked = [[row[i] for i in indexes] for row in rows]
-    if fmt in ("json", "yaml"):
-        return _dump([dict(zip(names, row, strict=False)) for row in picked], fmt)
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([[_text(v) for v in row] for row in picked])
-        return buffer.getvalue().rstrip("\n")
-    if fmt == "value":
-        return "\n".join(" ".join(_text(v) for v in row) for row in picked)
+    if fmt in ("json", "yaml") and listing.document is not None and not columns:
+        return _dump(listing.document, fmt, style)
+    if fmt in ("json", "yaml", "csv", "value"):
+        picked = [[_machine(row[i]) for i in indexes] for row in rows]
+        if fmt in ("json", "yaml"):
+            return _dump([dict(zip(names, row, strict=False)) for row in picked], fmt, style)
+        if fmt == "csv":
+            return _csv(names, picked, style)
+        return "\n".join(" ".join(_plain(v) for v in row) for row in picked)
     if tty and listing.gauges and not columns:
+        picked = [[row[i] for i in indexes] for row in rows]
         return _gauge_table(names, picked, listing.gauges) + (f"\n{terminal_safe(listing.footer)}" if listing.footer else "")
-    text = table(names, picked) if names else ""
+    picked = [[row[i] for i in indexes] for row in rows + listing.notes]
+    text = table(names, picked, style.max_width) if names else ""
     if tty:
         text = _colour(text)
     return text + (f"\n{terminal_safe(listing.footer)}" if listing.footer else "")
 
 
-def table(columns: list[str], rows: list[list[Any]]) -> str:
-    cells = [line for row in rows for line in _row_lines(row)]
-    if not cells:  # tabulate draws no box for an empty body; Nova still prints the header box
-        width = [len(c) for c in columns]
-        line = "+" + "+".join("-" * (w + 2) for w in width) + "+"
-        head = "|" + "|".join(f" {c} " for c in columns) + "|"
-        return "\n".join([line, head, line, line])
-    # Imported here, as yaml below: start-up time matters for a CLI run from scripts.
-    import tabulate
-    from tabulate import DataRow, Line, TableFormat
+def _csv(names: list[str], rows: list[list[Any]], style: Style) -> str:
+    buffer = io.StringIO()
+    # Only unquoted csv needs an escape character; with quoting, csv would escape backslashes too.
+    escape = "\\" if style.quote == "none" else None
+    writer = csv.writer(buffer, lineterminator="\n", quoting=QUOTING[style.quote], escapechar=escape)
+    writer.writerow(names)
+    writer.writerows([[v if _is_number(v) else _text(v) for v in row] for row in rows])
+    return buffer.getvalue().rstrip("\n")
 
-    tabulate.MIN_PADDING = 0  # prettytable (Nova's CLI) pads a cell by one space, not three
-    edge = Line("+", "-", "+", "+")
-    nova_table = TableFormat(  # prettytable's layout, as python-novaclient prints it
-        lineabove=edge,
-        linebelowheader=edge,
-        linebetweenrows=None,
-        linebelow=edge,
-        headerrow=DataRow("|", "|", "|"),
-        datarow=DataRow("|", "|", "|"),
-        padding=1,
-        with_header_hide=None,
-    )
-    return tabulate.tabulate(cells, headers=columns, tablefmt=nova_table, stralign="left", numalign="left", disable_numparse=True)
+
+def table(columns: list[str], rows: list[list[Any]], max_width: int = 0) -> str:
+    """prettytable's layout, as python-novaclient prints it: one space of padding, left-aligned,
+    no number parsing; a header box even for an empty body."""
+    heads, texts = list(columns), [[_text(v) for v in row] for row in rows]
+    if max_width:
+        heads, texts = _fit(heads, texts, max_width)
+    head_lines = _row_lines(heads)
+    body = [line for row in texts for line in _row_lines(row)]
+    widths = [max(len(line[i]) for line in head_lines + body) for i in range(len(heads))]
+    edge = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+
+    def draw(line: list[str]) -> str:
+        return "|" + "|".join(f" {cell:<{w}} " for cell, w in zip(line, widths, strict=True)) + "|"
+
+    return "\n".join([edge, *map(draw, head_lines), edge, *map(draw, body), edge])
 
 
 def _row_lines(row: list[Any]) -> list[list[str]]:
     """A row as the table lines it takes: a multi-line cell goes on below, inside the same box row, as
-    prettytable draws it (tabulate folds lines only for its named formats, not a custom TableFormat)."""
-    cell_lines = [_text(v).splitlines() or [""] for v in row]
+    prettytable draws it."""
+    cell_lines = [str(v).splitlines() or [""] for v in row]
     return [list(line) for line in zip_longest(*cell_lines, fillvalue="")]
+
+
+def _fit(columns: list[str], rows: list[list[str]], max_width: int) -> tuple[list[str], list[list[str]]]:
+    """Wrap headers and cells so the table is at most max_width wide: the widest column gives way first."""
+    cells = [columns, *rows]
+    widths = [max(len(line) for row in cells for line in row[i].splitlines() or [""]) for i in range(len(columns))]
+    floors = [min(MIN_FIT_WIDTH, w) for w in widths]
+    while sum(widths) + 3 * len(widths) + 1 > max_width:
+        widest = max(range(len(widths)), key=lambda i: widths[i] - floors[i])
+        if widths[widest] <= floors[widest]:
+            break  # as narrow as it gets
+        widths[widest] -= 1
+    wrapped = [["\n".join(_wrap(cell, width)) for cell, width in zip(row, widths, strict=True)] for row in cells]
+    return wrapped[0], wrapped[1:]
+
+
+def _wrap(cell: str, width: int) -> list[str]:
+    lines = []
+    for line in cell.splitlines() or [""]:
+        lines += textwrap.wrap(line, width, break_on_hyphens=False) or [""]
+    return lines
 
 
 def _column_index(columns: list[str], name: str) -> int:
     for i, column in enumerate(columns):
         if column.lower() == name.lower():
             return i
-    raise UsageError(f"no column {name!r} (columns: {', '.join(columns)})")
+    raise UsageError(unknown(f"no column {name!r} (columns: {', '.join(columns)})", name, columns))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _sortable(value: Any) -> Any:
-    return (0, value) if isinstance(value, (int, float)) else (1, _text(value))  # numbers first: never compare int with str
+    # By the value's type: numbers by value, then text; never compare an int with a str.
+    return (0, value, "") if _is_number(value) else (1, 0, _text(value))
+
+
+def _machine(value: Any) -> Any:
+    return value.value if isinstance(value, Shown) else value
 
 
 def _wrapped(value: Any) -> Any:
-    if not isinstance(value, (dict, list)):
+    if isinstance(value, Shown) or not isinstance(value, (dict, list)):
         return value
     return textwrap.fill(_text(value), SHOW_WIDTH, break_on_hyphens=False, break_long_words=False)
 
 
-def _cell(value: Any) -> Any:
-    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+def _plain(value: Any) -> str:
+    """-f value: a list of names as `a, b`, null as nothing, a mapping as JSON."""
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return ", ".join(_text(v) for v in value)
+    return _text(value)
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, Shown):
+        return terminal_safe(value.text)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -173,10 +245,10 @@ def terminal_safe(text: str) -> str:
     return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def _dump(data: Any, fmt: str) -> str:
+def _dump(data: Any, fmt: str, style: Style) -> str:
     if fmt == "json":
         # allow_nan=False: NaN and Infinity are not JSON; the inventory refuses them, so this never fires on input.
-        return json.dumps(data, indent=2, default=str, allow_nan=False)
+        return json.dumps(data, indent=None if style.noindent else 2, default=str, allow_nan=False)
     import yaml
 
     return yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False).rstrip("\n")
@@ -212,7 +284,8 @@ def _gauge_table(columns: list[str], rows: list[list[Any]], gauges: list[Gauge])
     for row in rows:
         cells: list[Any] = [Text(terminal_safe(_text(row[i]))) for i in plain]
         for gauge in gauges:
-            cells.append(_bar(row[columns.index(gauge.used)], row[columns.index(gauge.limit)], gauge.unit, Text))
+            used, limit = (_machine(row[columns.index(name)]) for name in (gauge.used, gauge.limit))
+            cells.append(_bar(used, limit, gauge.unit, Text))
         drawn.add_row(*cells)
     console = Console(file=io.StringIO(), force_terminal=True, width=shutil.get_terminal_size().columns, highlight=False)
     console.print(drawn)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from novactl.commands.common import App, command, key_values, pass_app, with_output
-from novactl.output import Listing, ShowOne
+from novactl.output import Listing, Shown, ShowOne
 
 if TYPE_CHECKING:
     from novactl.models import Flavor
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 FLAVOR_COLUMNS = ["ID", "Name", "Memory_MB", "Disk", "Ephemeral", "Swap", "VCPUs", "RXTX_Factor", "Is_Public"]
 
 
-def _swap(flavor: Flavor) -> int | str:
-    return flavor.swap or ""  # novaclient prints an empty Swap cell for a flavor without swap
+def _swap(flavor: Flavor) -> Shown:
+    return Shown(flavor.swap, str(flavor.swap or ""))  # novaclient's table has an empty Swap cell for no swap
 
 
 @command("flavor-list", "images", examples=["flavor-list", "flavor-list -f json --sort-column Memory_MB"])

@@ -4,6 +4,7 @@ the helpers several commands use (hints, `nova show` fields, down-host notes).""
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -102,17 +103,43 @@ def with_output(func: Callable[..., Any]) -> Callable[..., None]:
 
     @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
     @click.option("-c", "--column", "columns", multiple=True, help="Show only this column (repeatable).")
-    @click.option("--sort-column", "sort_columns", multiple=True, help="Sort rows by this column (repeatable).")
+    @click.option("--sort-column", "sort_columns", multiple=True, help="Sort rows by this column (repeatable), by the value's type.")
+    @click.option("--sort-ascending/--sort-descending", "ascending", default=True, help="Sort order for --sort-column.")
+    @click.option("--noindent", is_flag=True, help="json: everything on one line.")
+    @click.option("--max-width", type=click.IntRange(min=0), default=0, help="table: at most this many characters wide (0: no limit).")
+    @click.option("--fit-width", is_flag=True, help="table: fit the terminal's width (the default on a terminal).")
+    @click.option("--quote", type=click.Choice(sorted(output.QUOTING)), default="minimal", show_default=True, help="csv: when to quote.")
     @functools.wraps(func)
-    def wrapper(*args: Any, fmt: str, columns: tuple[str, ...], sort_columns: tuple[str, ...], **kwargs: Any) -> None:
+    def wrapper(
+        *args: Any,
+        fmt: str,
+        columns: tuple[str, ...],
+        sort_columns: tuple[str, ...],
+        ascending: bool,
+        noindent: bool,
+        max_width: int,
+        fit_width: bool,
+        quote: str,
+        **kwargs: Any,
+    ) -> None:
         result = func(*args, **kwargs)
-        text = output.render(result, fmt, columns, sort_columns, tty=sys.stdout.isatty())
+        tty = on_terminal()
+        if not max_width and (fit_width or tty):
+            max_width = shutil.get_terminal_size().columns
+        style = output.Style(descending=not ascending, noindent=noindent, max_width=max_width, quote=quote)
+        app = click.get_current_context().find_object(App)
+        colour = tty and (app is None or app.colour)
+        text = output.render(result, fmt, columns, sort_columns, tty=colour, style=style)
         if text:
-            click.echo(text)
+            click.echo(text, color=colour)  # decided here: click would strip colour from a non-terminal
         if result.exit_code:
             raise click.exceptions.Exit(result.exit_code)
 
     return wrapper
+
+
+def on_terminal() -> bool:
+    return sys.stdout.isatty()
 
 
 def outcomes_listing(outcomes: list[Outcome]) -> output.Listing:
@@ -136,8 +163,15 @@ def parse_hints(values: tuple[str, ...]) -> dict[str, list[str]]:
     return hints
 
 
-def networks_text(instance: InstanceInfo) -> str:
-    return "; ".join(f"{net}={', '.join(macs)}" for net, macs in instance.networks.items())
+def networks(instance: InstanceInfo) -> output.Shown:
+    """{network: [MAC, ...]} for machines; `net=mac, mac; net2=...` in tables."""
+    text = "; ".join(f"{net}={', '.join(macs)}" for net, macs in instance.networks.items())
+    return output.Shown({net: list(macs) for net, macs in instance.networks.items()}, text)
+
+
+def absent(value: Any) -> output.Shown:
+    """A value Nova's tables show as "-" when unset; null in machine formats."""
+    return output.Shown(value, "-" if value is None else str(value))
 
 
 def show_fields(instance: InstanceInfo, host_up: bool = True) -> dict[str, Any]:
@@ -150,15 +184,15 @@ def show_fields(instance: InstanceInfo, host_up: bool = True) -> dict[str, Any]:
         "OS-EXT-SRV-ATTR:hypervisor_hostname": instance.host,
         "OS-EXT-SRV-ATTR:instance_name": instance.instance_name,
         "OS-EXT-STS:power_state": power_state_name(instance),
-        "OS-EXT-STS:task_state": instance.task_state or "-",
+        "OS-EXT-STS:task_state": absent(instance.task_state),
         "OS-EXT-STS:vm_state": vm_state(instance),
         "created": instance.created,
-        "flavor": f"{instance.flavor.name} ({instance.flavor.id})",
+        "flavor": output.Shown({"id": instance.flavor.id, "name": instance.flavor.name}, f"{instance.flavor.name} ({instance.flavor.id})"),
         "id": instance.uuid,
         "image": instance.image_id,
         "name": instance.name,
-        "networks": networks_text(instance),
-        "server_group": instance.group or "-",
+        "networks": networks(instance),
+        "server_group": absent(instance.group),
         "status": status(instance, host_up),
     }
     if instance.fault:
@@ -171,8 +205,8 @@ def down_reasons(states: list[HostState]) -> str:
     return "\n".join(f"{s.host} is down: {s.down_reason}" for s in states if not s.up)
 
 
-def updated_at(state: HostState) -> str:
-    return state.updated_at.strftime("%Y-%m-%dT%H:%M:%S.000000") if state.updated_at else ""
+def updated_at(state: HostState) -> str | None:
+    return state.updated_at.strftime("%Y-%m-%dT%H:%M:%S.000000") if state.updated_at else None
 
 
 def key_values(values: tuple[str, ...], option: str) -> dict[str, str]:

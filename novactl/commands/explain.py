@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from novactl.errors import NoValidHost
-from novactl.output import ShowOne
+from novactl.output import Shown, ShowOne
 
 if TYPE_CHECKING:
     from novactl.models import Inventory
@@ -32,8 +32,8 @@ def dry_run_result(inventory: Inventory, request: BootRequest) -> ShowOne:
         # The filter lines above are the first instance's; a later instance's failure needs its own.
         lines += [verdict, *detail] if len(result.passes) > 1 else [verdict]
     fields = {
-        "chosen": result.chosen or "-",
-        "selections": ", ".join(result.selections) or "-",
+        "chosen": Shown(result.chosen, result.chosen or "-"),
+        "selections": Shown(list(result.selections), ", ".join(result.selections) or "-"),
         "limits": result.limits,
     }
     exit_code = 0 if result.ok else NoValidHost.exit_code

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from novactl.commands.common import App, command, down_reasons, pass_app, updated_at, with_output
-from novactl.output import Gauge, Listing, ShowOne
+from novactl.output import Gauge, Listing, Shown, ShowOne
 
 if TYPE_CHECKING:
     from novactl.hoststate import HostState
@@ -174,10 +174,15 @@ def availability_zone_list(app: App) -> Listing:
     for state in _poll(app):
         zones.setdefault(state.zone, []).append(state)
     rows: list[list[Any]] = []
+    document = []  # -f json/yaml: Nova's availabilityZoneInfo, not the tree's drawing
     for zone, states in zones.items():
         available = any(s.up and not s.disabled for s in states)
         rows.append([zone, "available" if available else "not available"])
+        services = {}
         for s in states:
-            rows.append([f"|- {s.host}", ""])
-            rows.append(["| |- nova-compute", f"{s.status} {':-)' if s.up else 'XXX'} {updated_at(s)}"])
-    return Listing(["Name", "Status"], rows)
+            rows.append([Shown(s.host, f"|- {s.host}"), ""])
+            status = f"{s.status} {':-)' if s.up else 'XXX'} {updated_at(s) or ''}".rstrip()
+            rows.append([Shown("nova-compute", "| |- nova-compute"), status])
+            services[s.host] = {"nova-compute": {"available": s.up, "active": not s.disabled, "updated_at": updated_at(s)}}
+        document.append({"zoneName": zone, "zoneState": {"available": available}, "hosts": services})
+    return Listing(["Name", "Status"], rows, document=document)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, command, first_failure, outcomes_listing, pass_app, show_fields, with_output
+from novactl.commands.common import App, absent, command, first_failure, outcomes_listing, pass_app, show_fields, with_output
 from novactl.output import Listing, ShowOne
 
 TIMEOUT_HELP = "Seconds to wait for the guest to honour ACPI before destroying it (Nova's shutdown_timeout)."
@@ -146,8 +146,8 @@ def evacuate(app: App, host: str, dry_run: bool, timeout: float) -> Listing:
 
     rows, codes = [], []
     for step, outcome in moves.evacuate(app.inventory, host, dry_run, timeout):
-        target = step.target.host if step.target else "-"
+        target = absent(step.target.host if step.target else None)
         result = outcome.result if outcome else (f"ERROR: {step.problem}" if step.problem else "planned")
         codes.append(outcome.exit_code if outcome else step.exit_code)
-        rows.append([step.instance.uuid, step.instance.name, step.action, target, result])
+        rows.append([step.instance.uuid, step.instance.name, absent(step.action), target, result])
     return Listing(["ID", "Name", "Action", "Target", "Result"], rows, exit_code=first_failure(codes))

@@ -11,9 +11,10 @@ import click
 
 from novactl.commands.common import (
     App,
+    absent,
     command,
     down_reasons,
-    networks_text,
+    networks,
     outcomes_listing,
     parse_hints,
     pass_app,
@@ -90,7 +91,7 @@ def boot(
         outcomes = pipeline.boot(app.inventory, request, progress=advance)
     if len(outcomes) == 1:
         return ShowOne(show_fields(outcomes[0].instance))
-    rows = [[o.instance.uuid, o.instance.name, "ACTIVE", o.instance.host, networks_text(o.instance)] for o in outcomes]
+    rows = [[o.instance.uuid, o.instance.name, "ACTIVE", o.instance.host, networks(o.instance)] for o in outcomes]
     return Listing(["ID", "Name", "Status", "Host", "Networks"], rows)
 
 
@@ -135,22 +136,25 @@ def list_(app: App, long_: bool, host: str | None, status: str | None, name: str
             instance.uuid,
             instance.name,
             status_of(instance),
-            instance.task_state or "-",
+            absent(instance.task_state),
             power_state_name(instance),
-            networks_text(instance),
+            networks(instance),
         ]
         if long_:
             row += [instance.host, instance.flavor.name, instance.image_id, instance.zone]
         rows.append(row)
-    for state in states:
-        if not state.up:  # its guests cannot be read: say so in a row rather than drop them silently
-            row = ["?", f"(instances on {state.host})", "UNKNOWN", "-", "NOSTATE", ""]
-            rows.append(row + ([state.host, "", "", state.zone] if long_ else []))
     if status:
         rows = [r for r in rows if r[2] == status.upper()]
     if name:
         rows = [r for r in rows if name in r[1]]
-    return Listing(LIST_COLUMNS + (LONG_COLUMNS if long_ else []), rows, footer=down_reasons(states))
+    # A down host's guests cannot be read: a table says so in a row of its own (machine formats have
+    # only instances; the footer names the host either way).
+    notes = [
+        ["?", f"(instances on {s.host})", "UNKNOWN", "-", "NOSTATE", ""] + ([s.host, "", "", s.zone] if long_ else [])
+        for s in states
+        if not s.up and status in (None, "", "UNKNOWN", "unknown")
+    ]
+    return Listing(LIST_COLUMNS + (LONG_COLUMNS if long_ else []), rows, footer=down_reasons(states), notes=notes)
 
 
 @command("show", "servers", examples=["show web1", "show web1 -f json"])

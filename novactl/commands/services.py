@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, command, down_reasons, pass_app, updated_at, with_output
+from novactl.commands.common import App, absent, command, down_reasons, pass_app, updated_at, with_output
 from novactl.output import Listing
 
 SERVICE_COLUMNS = ["Id", "Binary", "Host", "Zone", "Status", "State", "Updated_at", "Disabled Reason"]
@@ -20,7 +20,7 @@ def service_list(app: App, host: str | None) -> Listing:
 
     with poll(app.inventory, [host] if host else None) as cluster:
         states = list(cluster.states.values())
-    rows = [[s.service_id, "nova-compute", s.host, s.zone, s.status, s.state, updated_at(s), s.disabled_reason or "-"] for s in states]
+    rows = [[s.service_id, "nova-compute", s.host, s.zone, s.status, s.state, updated_at(s), absent(s.disabled_reason)] for s in states]
     return Listing(SERVICE_COLUMNS, rows, footer=down_reasons(states))
 
 

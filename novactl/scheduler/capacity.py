@@ -20,6 +20,8 @@ from novactl.scheduler.filters.base import ResourceFilter
 from novactl.scheduler.request import RequestSpec
 from novactl.scheduler.scheduler import Chooser, Scheduler
 
+HEADROOM_KEYS = ("allocatable_ram_mb", "free_ram_mb", "allocatable_vcpus", "free_vcpus", "allocatable_disk_gb", "free_disk_gb")
+
 # A host still taking instances after this many is reported as unbounded (no capacity filter limits it).
 MAX_PER_HOST = 10_000
 
@@ -29,10 +31,13 @@ class HostCapacity:
     host: str
     count: int | None  # more instances this host takes on its own; None = unbounded
     limited_by: str | None  # ram | disk | vcpu | the rejecting filter's name; None when unbounded
-    reason: str = ""  # the rejection that stopped it, with its numbers
+    reason: str = ""  # the rejection that stopped it (after `count` more), with its numbers
+    # Now, before any placement: allocatable (total × allocation ratio) and free (allocatable − used)
+    # RAM in MB, vCPUs and disk in GB, as RamFilter, CoreFilter and DiskFilter count them.
+    headroom: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"host": self.host, "count": self.count, "limited_by": self.limited_by, "reason": self.reason}
+        return {"host": self.host, "count": self.count, "limited_by": self.limited_by, "reason": self.reason, **self.headroom}
 
 
 @dataclass
@@ -44,6 +49,29 @@ class CapacityReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"flavor": self.flavor, "total": self.total, "note": self.note, "hosts": [h.to_dict() for h in self.hosts]}
+
+
+def headroom(h: HostState) -> dict[str, float | None]:
+    """What the host can still give, by the capacity filters' own arithmetic (used includes reserved);
+    None for a down host, whose resources are unknown."""
+    if not h.up:
+        return dict.fromkeys(HEADROOM_KEYS)
+    ram = h.memory_mb * h.ram_allocation_ratio
+    vcpus = h.vcpus * h.cpu_allocation_ratio
+    disk = h.local_gb * h.disk_allocation_ratio
+    used_disk_gb = h.local_gb - h.free_disk_mb / 1024  # honours disk_available_least, as DiskFilter
+    return {
+        "allocatable_ram_mb": _exact(ram),
+        "free_ram_mb": _exact(ram - h.memory_mb_used),
+        "allocatable_vcpus": _exact(vcpus),
+        "free_vcpus": _exact(vcpus - h.vcpus_used),
+        "allocatable_disk_gb": _exact(disk),
+        "free_disk_gb": _exact(disk - used_disk_gb),
+    }
+
+
+def _exact(value: float) -> float:
+    return int(value) if float(value).is_integer() else round(value, 3)
 
 
 def _copy_host(host_state: HostState) -> HostState:
@@ -78,6 +106,14 @@ def host_capacity(scheduler: Scheduler, host_state: HostState, spec: RequestSpec
 def capacity(scheduler: Scheduler, hosts: list[HostState], spec: RequestSpec, rng: Chooser | None = None) -> CapacityReport:
     """Per host and in total, how many more instances of spec.flavor fit. Nothing passed in is changed."""
     report = CapacityReport(spec.flavor.name)
+    _fill(report, scheduler, hosts, spec, rng)
+    by_name = {h.host: h for h in hosts}
+    for host in report.hosts:
+        host.headroom = headroom(by_name[host.host])
+    return report
+
+
+def _fill(report: CapacityReport, scheduler: Scheduler, hosts: list[HostState], spec: RequestSpec, rng: Chooser | None) -> None:
     candidates, pre_steps = scheduler.candidates(hosts, spec)
     kept = {id(h) for h in candidates}
     for step in pre_steps:
@@ -87,7 +123,7 @@ def capacity(scheduler: Scheduler, hosts: list[HostState], spec: RequestSpec, rn
         report.hosts.extend(HostCapacity(h.host, None, None, "force_hosts bypasses the filters") for h in candidates)
         report.total = None if candidates else 0
         report.note = "force_hosts bypasses every filter, as in Nova"
-        return report
+        return
     per_host = [host_capacity(scheduler, h, spec) for h in hosts if id(h) in kept]
     report.hosts.extend(per_host)
     report.hosts.sort(key=lambda h: h.host)
@@ -101,4 +137,3 @@ def capacity(scheduler: Scheduler, hosts: list[HostState], spec: RequestSpec, rn
         report.total = None
     else:
         report.total = sum(h.count or 0 for h in per_host)
-    return report

@@ -42,24 +42,21 @@ def test_every_command_has_examples_that_name_it():
 
 
 def test_help_command_shows_a_commands_help():
-    done = run("help", "flavor-show")
+    done = run("help", "help")
     assert (done.exit_code, done.stderr) == (0, "")
     assert done.stdout == (
-        "Usage: novactl flavor-show [OPTIONS] FLAVOR\n"
+        "Usage: novactl help [OPTIONS] COMMAND\n"
         "\n"
-        "  Show details about the given flavor (name or ID).\n"
+        "  Show the help of COMMAND (or of novactl).\n"
         "\n"
         "Options:\n"
-        "  -f, --format [table|json|yaml|csv|value]\n"
-        "                                  Output format.  [default: table]\n"
-        "  -c, --column TEXT               Show only this column (repeatable).\n"
-        "  --sort-column TEXT              Sort rows by this column (repeatable).\n"
-        "  -h, --help                      Show this message and exit.\n"
+        "  -h, --help  Show this message and exit.\n"
         "\n"
         "Examples:\n"
-        "  novactl flavor-show m1.small\n"
+        "  novactl help boot\n"
+        "  novactl help\n"
     )
-    assert done.stdout == run("flavor-show", "--help").stdout
+    assert run("help", "flavor-show").stdout == run("flavor-show", "--help").stdout
 
 
 def test_help_without_a_command_is_novactls_help():

@@ -160,9 +160,11 @@ def footer(text: str) -> list[str]:
     return lines[lines.index(lines[0], 3) + 1 :]
 
 
-def capacity_rows(inventory: Path, *args: str) -> dict[str, dict]:
-    rows = json.loads(invoke(inventory, "capacity", *args, "-f", "json"))
-    return {row["Host"]: row for row in rows}
+def capacity_json(inventory: Path, *args: str) -> dict:
+    """capacity -f json: flavor, total, note and hosts, each host's entry keyed by its name."""
+    document = json.loads(invoke(inventory, "capacity", *args, "-f", "json"))
+    document["hosts"] = {entry["host"]: entry for entry in document["hosts"]}
+    return document
 
 
 # -- boot --dry-run: the table ------------------------------------------------------------------------------
@@ -593,17 +595,17 @@ def test_capacity_unknown_hint_is_bad_input(sched):
 
 
 def test_capacity_table(sched):
-    assert invoke(sched, "capacity", "--flavor", "m1.medium") == (
+    assert invoke(sched, "capacity", "--flavor", "m1.medium", "-c", "Host", "-c", "Instances", "-c", "Limited by", "-c", "Reason") == (
         "+---------+-----------+---------------+-------------------------------------------------------------------"
         "---------------------------------------------+\n"
         "| Host    | Instances | Limited by    | Reason                                                            "
         "                                             |\n"
         "+---------+-----------+---------------+-------------------------------------------------------------------"
         "---------------------------------------------+\n"
-        "| alpha   | 1         | ram           | needs 4096 MB, usable 1024 MB (total 4096 MB × 1.5 − used 5120 MB)"
-        "                                             |\n"
-        "| bravo   | 2         | ram           | needs 4096 MB, usable 1024 MB (total 8192 MB × 1.5 − used 11264 MB)"
-        "                                            |\n"
+        "| alpha   | 1         | ram           | after 1 more: needs 4096 MB, usable 1024 MB (total 4096 MB × 1.5 − used 5120 MB)"
+        "                               |\n"
+        "| bravo   | 2         | ram           | after 2 more: needs 4096 MB, usable 1024 MB (total 8192 MB × 1.5 − used 11264 MB)"
+        "                              |\n"
         "| charlie | 0         | ram           | needs 4096 MB, usable 1536 MB (total 4096 MB × 1.5 − used 4608 MB)"
         "                                             |\n"
         "| delta   | 0         | disk          | needs 40960 MB (root 40 GB + ephemeral 0 GB + swap 0 MB), usable 30720 MB"
@@ -618,40 +620,49 @@ def test_capacity_table(sched):
 
 
 def test_capacity_limited_by_ram_disk_vcpu_and_compute_filter(cap):
-    rows = json.loads(invoke(cap, "capacity", "--flavor", "c1.medium", "-f", "json"))
-    assert rows == [
-        {"Host": "cpuhost", "Instances": 2, "Limited by": "vcpu", "Reason": "needs 2 vCPU, usable 0 (total 2 × 2 − used 4)"},
-        {
-            "Host": "diskhost",
-            "Instances": 3,
-            "Limited by": "disk",
-            "Reason": "needs 10240 MB (root 10 GB + ephemeral 0 GB + swap 0 MB), usable 5120 MB (total 35840 MB × 1 − used 30720 MB)",
-        },
-        {"Host": "offhost", "Instances": 0, "Limited by": "ComputeFilter", "Reason": "compute service disabled (reason: none given)"},
-        {
-            "Host": "onecpu",
-            "Instances": 0,
-            "Limited by": "vcpu",
-            "Reason": "needs 2 vCPU, host has only 1 physical vCPU (no overcommit against itself)",
-        },
-        {
-            "Host": "ramhost",
-            "Instances": 2,
-            "Limited by": "ram",
-            "Reason": "needs 1024 MB, usable 512 MB (total 2048 MB × 1.5 − used 2560 MB)",
-        },
-        {"Host": "(total)", "Instances": 7, "Limited by": "", "Reason": ""},
-    ]
+    document = capacity_json(cap, "--flavor", "c1.medium")
+    assert (document["flavor"], document["total"], document["note"]) == ("c1.medium", 7, "")
+    why = {host: (e["count"], e["limited_by"], e["reason"]) for host, e in document["hosts"].items()}
+    assert why == {
+        "cpuhost": (2, "vcpu", "after 2 more: needs 2 vCPU, usable 0 (total 2 × 2 − used 4)"),
+        "diskhost": (
+            3,
+            "disk",
+            "after 3 more: needs 10240 MB (root 10 GB + ephemeral 0 GB + swap 0 MB), usable 5120 MB (total 35840 MB × 1 − used 30720 MB)",
+        ),
+        "offhost": (0, "ComputeFilter", "compute service disabled (reason: none given)"),
+        "onecpu": (0, "vcpu", "needs 2 vCPU, host has only 1 physical vCPU (no overcommit against itself)"),
+        "ramhost": (2, "ram", "after 2 more: needs 1024 MB, usable 512 MB (total 2048 MB × 1.5 − used 2560 MB)"),
+    }
+
+
+def test_capacity_json_has_each_hosts_headroom_as_numbers(cap):
+    ramhost = capacity_json(cap, "--flavor", "c1.medium")["hosts"]["ramhost"]
+    headroom = {k: v for k, v in ramhost.items() if k not in ("host", "count", "limited_by", "reason")}
+    # RAM: 2048 MB × 1.5 = 3072 allocatable, 3072 − 512 reserved = 2560 free (before the two that still fit);
+    # vCPUs 8 × 16.0; disk 100 GB × 1.0, nothing used.
+    assert headroom == {
+        "allocatable_ram_mb": 3072,
+        "free_ram_mb": 2560,
+        "allocatable_vcpus": 128,
+        "free_vcpus": 128,
+        "allocatable_disk_gb": 100,
+        "free_disk_gb": 100,
+    }
+
+
+def test_capacity_table_total_row_only_in_the_table(cap):
+    table = invoke(cap, "capacity", "--flavor", "c1.medium", "-c", "Host", "-c", "Instances")
+    assert table.splitlines()[-2] == "| (total)  | 7         |"
+    assert "(total)" not in invoke(cap, "capacity", "--flavor", "c1.medium", "-f", "value", "-c", "Host")
+    rows = json.loads(invoke(cap, "capacity", "--flavor", "c1.medium", "-f", "json", "-c", "Host", "-c", "Instances"))
+    assert rows[0] == {"Host": "cpuhost", "Instances": 2} and len(rows) == 5
 
 
 def test_capacity_affinity_group_without_members_counts_the_first_pick_only(sched):
-    rows = capacity_rows(sched, "--flavor", "m1.tiny", "--hint", "group=solo")
-    assert rows["(total)"] == {
-        "Host": "(total)",
-        "Instances": 18,  # bravo: (12288 − 3072) / 512
-        "Limited by": "",
-        "Reason": "affinity group 'solo' has no member yet: all instances follow the first, on bravo",
-    }
+    document = capacity_json(sched, "--flavor", "m1.tiny", "--hint", "group=solo")
+    assert document["total"] == 18  # bravo: (12288 − 3072) / 512
+    assert document["note"] == "affinity group 'solo' has no member yet: all instances follow the first, on bravo"
 
 
 CROSS_CHECKS = [
@@ -670,19 +681,19 @@ CROSS_CHECKS = [
 @pytest.mark.parametrize("fixture, args, total", CROSS_CHECKS)
 def test_capacity_equals_successive_dry_run_placements(request, fixture, args, total):
     path = request.getfixturevalue(fixture)
-    rows = capacity_rows(path, *args)
-    total_row = rows.pop("(total)")
-    assert total_row["Instances"] == total
+    document = capacity_json(path, *args)
+    rows = document["hosts"]
+    assert document["total"] == total
     boot = ("--image", "cirros", *args)
     # N = total: every one placed.
     doc = dry_run_json(path, *boot, "--max-count", str(total))
     assert len(doc["selections"]) == total
     placed = Counter(doc["selections"])
-    assert all(count <= rows[host]["Instances"] for host, count in placed.items())
-    if total_row["Reason"]:  # an affinity group with no member: every instance follows the first pick
+    assert all(count <= rows[host]["count"] for host, count in placed.items())
+    if document["note"]:  # an affinity group with no member: every instance follows the first pick
         assert placed == Counter({doc["chosen"]: total})
     else:  # hosts fill independently: each takes exactly what capacity says it has room for
-        assert placed == Counter({host: row["Instances"] for host, row in rows.items() if row["Instances"]})
+        assert placed == Counter({host: row["count"] for host, row in rows.items() if row["count"]})
     # N = total + 1: still only total fit; as an all-or-nothing minimum, nothing is placed.
     assert len(dry_run_json(path, *boot, "--max-count", str(total + 1))["selections"]) == total
     doc = dry_run_json(path, *boot, "--min-count", str(total + 1), code=3)
@@ -707,7 +718,7 @@ def test_down_host_is_never_chosen(tmp_path):
     path = write_cluster(tmp_path, DOWN)
     doc = dry_run_json(path, *TINY, "--max-count", "20")
     assert "gone" not in doc["selections"]
-    assert capacity_rows(path, "--flavor", "m1.tiny")["gone"]["Instances"] == 0
+    assert capacity_json(path, "--flavor", "m1.tiny")["hosts"]["gone"]["count"] == 0
     assert invoke(path, "capacity", "--flavor", "m1.tiny").endswith("\ngone is down: connection refused\n")
 
 
@@ -719,8 +730,8 @@ def test_down_host_is_never_chosen(tmp_path):
 def test_down_host_is_explained_as_down(tmp_path):
     path = write_cluster(tmp_path, DOWN)
     assert "  gone: ComputeFilter: compute service down: connection refused" in footer(invoke(path, "boot", "vm", *TINY, "--dry-run"))
-    gone = capacity_rows(path, "--flavor", "m1.tiny")["gone"]
-    assert (gone["Limited by"], gone["Reason"]) == ("ComputeFilter", "compute service down: connection refused")
+    gone = capacity_json(path, "--flavor", "m1.tiny")["hosts"]["gone"]
+    assert (gone["limited_by"], gone["reason"]) == ("ComputeFilter", "compute service down: connection refused")
 
 
 BIG_DISK = """\
@@ -770,13 +781,13 @@ def test_server_group_show_resolves_members_by_name_and_by_id(sched):
         "+----------+--------------------------------------------------------------------------------------------+\n"
     )
     assert json.loads(invoke(sched, "server-group-show", "db", "-f", "json")) == {
-        "id": "",
+        "id": None,  # declared in the inventory without one
         "name": "db",
         "policies": "affinity",
-        "members": f"db-1 ({DB1})",
-        "hosts": "bravo",
+        "members": [{"id": DB1, "name": "db-1"}],
+        "hosts": ["bravo"],
     }
-    assert json.loads(invoke(sched, "server-group-show", "solo", "-f", "json"))["members"] == ""
+    assert json.loads(invoke(sched, "server-group-show", "solo", "-f", "json"))["members"] == []
 
 
 def test_server_group_show_unknown_is_not_found(sched):

@@ -92,5 +92,24 @@ def test_to_dict():
         "flavor": data["flavor"],
         "total": 2,
         "note": "",
-        "hosts": [{"host": "a", "count": 2, "limited_by": "ram", "reason": "needs 512 MB, usable 0 MB (total 1024 MB × 1 − used 1024 MB)"}],
+        "hosts": [
+            {
+                "host": "a",
+                "count": 2,
+                "limited_by": "ram",
+                "reason": "needs 512 MB, usable 0 MB (total 1024 MB × 1 − used 1024 MB)",
+                # before any placement: 1024 MB × 1.0, 4 vCPUs × 16.0, 40 GB × 1.0, nothing used
+                "allocatable_ram_mb": 1024,
+                "free_ram_mb": 1024,
+                "allocatable_vcpus": 64,
+                "free_vcpus": 64,
+                "allocatable_disk_gb": 40,
+                "free_disk_gb": 40,
+            }
+        ],
     }
+
+
+def test_a_down_hosts_headroom_is_unknown():
+    (entry,) = capacity(scheduler(), [host("a", up=False, down_reason="gone")], spec(flavor(ram=512))).hosts
+    assert set(entry.headroom.values()) == {None}
