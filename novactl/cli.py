@@ -16,9 +16,8 @@ from typing import Any, NoReturn
 import click
 
 from novactl import __version__
-from novactl.commands.common import HELP_GROUPS, App, Listed, command
+from novactl.commands.common import HELP_GROUPS, App, Listed, command, print_error
 from novactl.errors import EXIT_FAILED, EXIT_USAGE, NovactlError, did_you_mean
-from novactl.output import terminal_safe
 
 # Nova's default logging_default_format_string, minus the request context it does not have here.
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s [-] %(message)s"
@@ -135,11 +134,7 @@ def _usage_hint(exc: click.ClickException) -> list[str]:
 
 
 def _error(first: str, rest: Sequence[str] = ()) -> None:
-    """The first line carries ERROR:, details (an explanation, further FILE:LINE errors) are indented.
-    Names in a message may come from a host or the command line: shown escaped, never raw."""
-    click.echo(f"ERROR: {terminal_safe(first)}", err=True)
-    for line in rest:
-        click.echo(f"  {terminal_safe(line)}", err=True)
+    print_error("\n".join([first, *rest]))
 
 
 @click.group("novactl", cls=NovactlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

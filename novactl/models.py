@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from novactl.errors import NotFound, UsageError
+from novactl.errors import NotFound, UsageError, unknown
 
 # The libvirt URIs a host may name (HostConfig.libvirt_uri). Anything else reaches libvirt.open as is:
 # qemu+ext://...?command= runs a program, known_hosts_verify=ignore skips the host-key check.
@@ -219,4 +219,4 @@ def _by_name(items: list, name: str, kind: str):
 
 def _unknown(kind: str, name: str, known: list[str]) -> Exception:
     choices = ", ".join(known) if known else "none defined"
-    return UsageError(f"unknown {kind} {name!r} (known: {choices})")
+    return UsageError(unknown(f"unknown {kind} {name!r} (known: {choices})", name, known))

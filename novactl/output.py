@@ -41,6 +41,8 @@ class Listing:
     # Text for humans after a table (e.g. a dry run's explanation); never in machine formats.
     footer: str = ""
     exit_code: int = 0  # printed output can still mean failure (a dry run that found no host)
+    error: str = ""  # why it failed, for stderr (ERROR: first line, details indented), in every format
+    warnings: list[str] = field(default_factory=list)  # for stderr, one WARNING: line each, in every format
     # What -f json/yaml print, when richer than the rows (e.g. a rebalance plan with its scores).
     document: Any = None
     # Rows only a table shows, after the sorted rows: a total, a down host's unknown instances.
@@ -64,6 +66,8 @@ class ShowOne:
     # What -f json/yaml print, when richer than the fields (e.g. a dry run's whole plan).
     document: Any = None
     exit_code: int = 0
+    error: str = ""  # as Listing.error
+    warnings: list[str] = field(default_factory=list)  # as Listing.warnings
 
 
 @dataclass

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from novactl import server_groups
 from novactl.claims import ClaimFailed
 from novactl.drivers.base import SpawnRequest
-from novactl.errors import EXIT_FAILED, HostError, NovactlError, NoValidHost, UsageError
+from novactl.errors import EXIT_FAILED, HostError, NotFound, NovactlError, NoValidHost, UsageError, unknown
 from novactl.hoststate import HostState, InstanceInfo
+from novactl.instances import resolve
 from novactl.inventory_schema import HOSTNAME
 from novactl.models import Flavor, Image, Inventory, Network
 from novactl.poller import Cluster, poll
@@ -66,6 +67,7 @@ class BootOutcome:
     instance: InstanceInfo
     attempts: list[Attempt] = field(default_factory=list)
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # the plan's (forced host)
 
 
 class BuildFailed(NovactlError):
@@ -75,8 +77,30 @@ class BuildFailed(NovactlError):
 def plan(inventory: Inventory, request: BootRequest, cluster: Cluster) -> tuple[RequestSpec, SchedulingResult]:
     """Schedule without touching anything: the dry run, and the first step of a real boot."""
     spec = request_spec(inventory, request, cluster)
-    result = Scheduler(inventory.scheduler).select(list(cluster.states.values()), spec, min_count=request.min_count)
+    scheduler = Scheduler(inventory.scheduler)
+    warnings = forced_host_warnings(scheduler, spec, cluster)
+    result = scheduler.select(list(cluster.states.values()), spec, min_count=request.min_count)
+    result.warnings = warnings
     return spec, result
+
+
+def forced_host_warnings(scheduler: Scheduler, spec: RequestSpec, cluster: Cluster) -> list[str]:
+    """Nova skips every filter for a host forced with AZ:HOST, and so does novactl; but it still asks
+    each filter, and says which the host would have failed and why. A forced host that is down
+    (unreachable) or outside the named zone cannot take the instance at all: NoValidHost (exit 3)."""
+    warnings = []
+    for name in spec.force_hosts:
+        state = cluster.state(name)
+        if not state.up:
+            raise NoValidHost(f"No valid host was found. Forced host {name} is down: {state.down_reason}")
+        if spec.availability_zone and state.zone != spec.availability_zone:
+            raise NoValidHost(
+                f"No valid host was found. Forced host {name} is in availability zone {state.zone!r}, not {spec.availability_zone!r}"
+            )
+        for filt in scheduler.filters:
+            if filt.run_for_index(0) and filt.applies(spec) and not filt.host_passes(state, spec):
+                warnings.append(f"forced host {name} would fail {filt.name}: {filt.explain(state, spec)}")
+    return warnings
 
 
 def dry_run(inventory: Inventory, request: BootRequest) -> SchedulingResult:
@@ -105,7 +129,15 @@ def request_spec(inventory: Inventory, request: BootRequest, cluster: Cluster | 
         inventory.host(forced_host)
     hints = dict(request.hints)
     group_name = hints.pop("group", [None])[0]
-    group = server_groups.instance_group(cluster, group_name) if group_name and cluster is not None else None
+    group = None
+    if group_name and cluster is not None:
+        try:
+            group = server_groups.instance_group(cluster, group_name)
+        except NotFound as exc:  # a hint naming nothing is bad input (README: exit 2), as Nova's 400
+            raise UsageError(f"--hint group: {exc}") from None
+    for key in ("same_host", "different_host"):
+        if key in hints and cluster is not None:
+            hints[key] = [_hinted_instance(cluster, key, value) for value in hints[key]]
     return RequestSpec(
         flavor=flavor,
         image=image,
@@ -115,6 +147,21 @@ def request_spec(inventory: Inventory, request: BootRequest, cluster: Cluster | 
         scheduler_hints=hints,
         instance_group=group,
     )
+
+
+def _hinted_instance(cluster: Cluster, hint: str, value: str) -> str:
+    """The uuid of the instance a same_host/different_host hint names (by uuid, name or uuid prefix).
+
+    One not found is bad input, unless a host is down: it may run there, and a down host can pass
+    neither filter, so the value is kept as given.
+    """
+    try:
+        return resolve(cluster, value).uuid
+    except NotFound:
+        if any(not s.up for s in cluster.states.values()):
+            return value
+        names = [i.name for i in cluster.instances]
+        raise UsageError(unknown(f"--hint {hint}={value}: no such instance", value, names)) from None
 
 
 def validate(inventory: Inventory, request: BootRequest, need_image_file: bool = True) -> tuple[Flavor, Image | None]:
@@ -178,7 +225,10 @@ def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, in
         summary = f"{len(errors)} of {count} instances failed; built: {', '.join(built) or 'none'}"
         kind = type(errors[0]) if type(errors[0]) in (BuildFailed, NoValidHost, UsageError) else BuildFailed
         raise kind("\n".join([summary, *(str(e) for e in errors)]))
-    return [f.result() for f in futures]
+    outcomes = [f.result() for f in futures]
+    for outcome in outcomes:
+        outcome.warnings = list(result.warnings)
+    return outcomes
 
 
 def _new_instance(name: str, flavor: Flavor, image: Image, spec: RequestSpec, inventory: Inventory) -> InstanceInfo:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from novactl.drivers import ComputeDriver, make_driver
 from novactl.drivers.base import HostReport
-from novactl.errors import HostError, UsageError
+from novactl.errors import HostError, UsageError, unknown
 from novactl.hoststate import HostState, InstanceInfo, build_host_state
 from novactl.models import HostConfig, Inventory
 
@@ -46,7 +46,7 @@ class Cluster:
 
     def state(self, name: str) -> HostState:
         if name not in self.states:
-            raise UsageError(f"unknown host {name!r} (known: {', '.join(self.states)})")
+            raise UsageError(unknown(f"unknown host {name!r} (known: {', '.join(self.states)})", name, self.states))
         return self.states[name]
 
 

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from novactl.drivers.base import group_record
-from novactl.errors import HostError, NotFound, UsageError
+from novactl.errors import HostError, NotFound, UsageError, unknown
 from novactl.hoststate import InstanceInfo
 from novactl.models import ServerGroupDef
 from novactl.poller import Cluster
@@ -53,7 +53,7 @@ def view(cluster: Cluster, name: str) -> GroupView:
     groups = definitions(cluster)
     definition = groups.get(name) or next((g for g in groups.values() if g.id and g.id == name), None)
     if definition is None:  # Nova's hint names a group by id; operators by name: both work
-        raise NotFound(f"server group {name!r} not found (known: {', '.join(sorted(groups)) or 'none'})")
+        raise NotFound(unknown(f"server group {name!r} not found (known: {', '.join(sorted(groups)) or 'none'})", name, groups))
     members = [i for i in cluster.instances if i.group in (definition.name, definition.id)]
     return GroupView(definition, members)
 

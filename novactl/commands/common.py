@@ -132,10 +132,23 @@ def with_output(func: Callable[..., Any]) -> Callable[..., None]:
         text = output.render(result, fmt, columns, sort_columns, tty=colour, style=style)
         if text:
             click.echo(text, color=colour)  # decided here: click would strip colour from a non-terminal
+        for warning in result.warnings:
+            click.echo(f"WARNING: {output.terminal_safe(warning)}", err=True)
+        if result.error:
+            print_error(result.error)
         if result.exit_code:
             raise click.exceptions.Exit(result.exit_code)
 
     return wrapper
+
+
+def print_error(message: str) -> None:
+    """An error on stderr: the first line carries ERROR:, details (an explanation, further FILE:LINE
+    errors) are indented. Names in a message may come from a host or the command line: shown escaped."""
+    first, *rest = message.splitlines() or [""]
+    click.echo(f"ERROR: {output.terminal_safe(first)}", err=True)
+    for line in rest:
+        click.echo(f"  {output.terminal_safe(line)}", err=True)
 
 
 def on_terminal() -> bool:

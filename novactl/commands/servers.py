@@ -89,10 +89,14 @@ def boot(
         return dry_run_result(app.inventory, request)
     with _progress_bar() as advance:
         outcomes = pipeline.boot(app.inventory, request, progress=advance)
+    warnings = outcomes[0].warnings
+    forced = {"forced": True, "warnings": warnings} if zone and ":" in zone else {}  # AZ:HOST skipped the filters
     if len(outcomes) == 1:
-        return ShowOne(show_fields(outcomes[0].instance))
+        return ShowOne({**show_fields(outcomes[0].instance), **forced}, warnings=warnings)
+    columns = ["ID", "Name", "Status", "Host", "Networks"] + (["Forced"] if forced else [])
     rows = [[o.instance.uuid, o.instance.name, "ACTIVE", o.instance.host, networks(o.instance)] for o in outcomes]
-    return Listing(["ID", "Name", "Status", "Host", "Networks"], rows)
+    rows = [[*row, True] for row in rows] if forced else rows
+    return Listing(columns, rows, warnings=warnings)
 
 
 @contextlib.contextmanager

@@ -75,6 +75,7 @@ class SchedulingResult:
     fitted: int = 0  # instances that fit before placement stopped (kept even when min_count rolls them back)
     failure: str | None = None  # why placement stopped early (None: all requested instances placed)
     forced: bool = False  # force_hosts: filters were bypassed, as Nova's host manager did
+    warnings: list[str] = field(default_factory=list)  # each filter a forced host would have failed, and why
 
     @property
     def chosen(self) -> str | None:
@@ -105,6 +106,8 @@ class SchedulingResult:
             "filters": [step.to_dict() for step in self.filters],
             "weighed": [row.to_dict() for row in self.weighed],
             "limits": dict(self.limits),
+            "forced": self.forced,
+            "warnings": list(self.warnings),
         }
 
     def no_valid_host(self) -> NoValidHost:

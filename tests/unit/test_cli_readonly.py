@@ -290,7 +290,7 @@ def test_hypervisor_show_id_is_the_service_list_id(fake_cluster):
 def test_hypervisor_show_unknown_host(fake_cluster):
     done = run("-i", str(fake_cluster), "hypervisor-show", "compute9")
     assert (done.exit_code, done.stdout) == (2, "")
-    assert done.stderr == "ERROR: unknown host 'compute9' (known: compute1, compute2, compute3)\n"
+    assert done.stderr == "ERROR: unknown host 'compute9' (known: compute1, compute2, compute3). Did you mean 'compute3'?\n"
 
 
 def test_hypervisor_stats_sums_the_up_hosts_only(fake_cluster):

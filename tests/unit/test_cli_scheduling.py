@@ -117,7 +117,9 @@ DEFAULT_FILTERS = [
     "ServerGroupAffinityFilter",
 ]
 DEFAULT_WEIGHERS = ["RAMWeigher", "DiskWeigher", "CPUWeigher", "ServerGroupSoftAffinityWeigher", "ServerGroupSoftAntiAffinityWeigher"]
-NO_GROUP_WEIGHTS = "ServerGroupSoftAffinityWeigher raw 0 -> 0.000, ServerGroupSoftAntiAffinityWeigher raw 0 -> 0.000"
+NO_GROUP_WEIGHTS = (
+    "ServerGroupSoftAffinityWeigher raw 0 members -> 0.000, ServerGroupSoftAntiAffinityWeigher raw 0 members (negated) -> 0.000"
+)
 TINY = ("--flavor", "m1.tiny", "--image", "cirros")
 MEDIUM = ("--flavor", "m1.medium", "--image", "cirros")
 
@@ -193,10 +195,12 @@ def test_dry_run_table_explains_every_filter_and_the_ranking(sched):
         "Filter ServerGroupAntiAffinityFilter returned 2 host(s)\n"
         "Filter ServerGroupAffinityFilter returned 2 host(s)\n"
         "Weighed hosts (best first):\n"
-        "  1. bravo: weight 3.000 (RAMWeigher raw 5120 -> 1.000, DiskWeigher raw 183296 -> 1.000, CPUWeigher raw 126 -> 1.000, "
+        "  1. bravo: weight 3.000 (RAMWeigher raw 5120 MB free -> 1.000, DiskWeigher raw 183296 MB free -> 1.000, "
+        "CPUWeigher raw 126 vCPUs free -> 1.000, "
         f"{NO_GROUP_WEIGHTS})\n"
         # 3072/5120 + 101376/183296 + 63/126 (RAM, disk and vCPU weighers scale from 0)
-        "  2. alpha: weight 1.653 (RAMWeigher raw 3072 -> 0.600, DiskWeigher raw 101376 -> 0.553, CPUWeigher raw 63 -> 0.500, "
+        "  2. alpha: weight 1.653 (RAMWeigher raw 3072 MB free -> 0.600, DiskWeigher raw 101376 MB free -> 0.553, "
+        "CPUWeigher raw 63 vCPUs free -> 0.500, "
         f"{NO_GROUP_WEIGHTS})\n"
     )
 
@@ -224,13 +228,15 @@ def test_dry_run_ties_are_ranked_by_host_name(tmp_path):
     path = write_cluster(tmp_path, TIES)
     lines = footer(invoke(path, "boot", "vm", *TINY, "--dry-run"))
     ranking = lines[lines.index("Weighed hosts (best first):") + 1 :]
-    same = f"RAMWeigher raw 3584 -> 1.000, DiskWeigher raw 40960 -> 1.000, CPUWeigher raw 64 -> 1.000, {NO_GROUP_WEIGHTS}"
+    same = "RAMWeigher raw 3584 MB free -> 1.000, DiskWeigher raw 40960 MB free -> 1.000"
+    same += f", CPUWeigher raw 64 vCPUs free -> 1.000, {NO_GROUP_WEIGHTS}"
     assert ranking == [
         f"  1. kilo: weight 3.000 ({same})",
         f"  2. mike: weight 3.000 ({same})",
         f"  3. zulu: weight 3.000 ({same})",
         # 1536/3584 + 20480/40960 + 32/64
-        "  4. alpha: weight 1.429 (RAMWeigher raw 1536 -> 0.429, DiskWeigher raw 20480 -> 0.500, CPUWeigher raw 32 -> 0.500, "
+        "  4. alpha: weight 1.429 (RAMWeigher raw 1536 MB free -> 0.429, DiskWeigher raw 20480 MB free -> 0.500, "
+        "CPUWeigher raw 32 vCPUs free -> 0.500, "
         f"{NO_GROUP_WEIGHTS})",
     ]
     # The tie goes to the first name; each placement then makes its host the lesser of the tied ones.
@@ -243,7 +249,8 @@ def test_dry_run_ties_are_ranked_by_host_name(tmp_path):
 
 def test_dry_run_json_document(sched):
     doc = dry_run_json(sched, *MEDIUM)
-    assert list(doc) == ["chosen", "selections", "filters", "weighed", "limits"]
+    assert list(doc) == ["chosen", "selections", "filters", "weighed", "limits", "forced", "warnings"]
+    assert (doc["forced"], doc["warnings"]) == (False, [])
     assert (doc["chosen"], doc["selections"], doc["limits"]) == ("bravo", ["bravo"], {"memory_mb": 12288.0, "disk_gb": 200.0})
     assert [step["name"] for step in doc["filters"]] == DEFAULT_FILTERS
     assert all(list(step) == ["name", "passed", "rejected"] for step in doc["filters"])
@@ -290,12 +297,15 @@ def test_dry_run_json_stops_at_the_filter_that_leaves_no_host(sched):
         ],
         "weighed": [],
         "limits": {},
+        "forced": False,
+        "warnings": [],
     }
 
 
 def test_dry_run_json_exit_code_3_through_the_group(sched):
     result = run("-i", sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2", "--dry-run", "-f", "json")
-    assert (result.exit_code, result.stderr) == (3, "")
+    error = "ERROR: No valid host was found. RamFilter removed the last host(s) for the request.\n"
+    assert (result.exit_code, result.stderr) == (3, error)
     assert json.loads(result.stdout)["chosen"] is None
 
 
@@ -310,7 +320,6 @@ AZ2_MEDIUM_FOOTER = [
     "  echo: AvailabilityZoneFilter: in availability zone 'nova', requested 'az2'",
     "Filter RamFilter returned 0 host(s)",
     "  charlie: RamFilter: needs 4096 MB, usable 1536 MB (total 4096 MB × 1.5 − used 4608 MB)",
-    "No valid host was found. RamFilter removed the last host(s) for the request.",
 ]
 
 
@@ -327,7 +336,9 @@ def test_dry_run_no_valid_host_table_exit_3(sched):
     ]
     assert footer(out) == AZ2_MEDIUM_FOOTER
     result = run("-i", sched, "boot", "vm", *MEDIUM, "--availability-zone", "az2", "--dry-run")
-    assert (result.exit_code, result.stdout, result.stderr) == (3, out, "")
+    # The verdict is an error, as boot's: on stderr, after the explanation on stdout.
+    error = "ERROR: No valid host was found. RamFilter removed the last host(s) for the request.\n"
+    assert (result.exit_code, result.stdout, result.stderr) == (3, out, error)
 
 
 def test_boot_no_valid_host_exit_3_explains_each_removal(sched):
@@ -360,18 +371,22 @@ def test_dry_run_min_count_alone_boots_exactly_that_many(sched):
 def test_dry_run_fewer_than_min_count_fit_places_nothing_exit_3(sched):
     doc = dry_run_json(sched, *MEDIUM, "--min-count", "4", "--max-count", "5", code=3)
     assert (doc["chosen"], doc["selections"], doc["limits"]) == (None, [], {})
-    out = invoke(sched, "boot", "vm", *MEDIUM, "--dry-run", "--min-count", "4", "--max-count", "5", code=3)
-    assert "| chosen     | -     |" in out
-    assert "| selections | -     |" in out
-    assert (
-        "No valid host was found: 3 of 5 instance(s) fit, at least 4 required. RamFilter removed the last host(s) for instance 4."
-    ) in footer(out)
+    result = run("-i", sched, "boot", "vm", *MEDIUM, "--dry-run", "--min-count", "4", "--max-count", "5")
+    assert "| chosen     | -     |" in result.stdout
+    assert "| selections | -     |" in result.stdout
+    assert result.stderr.splitlines()[0] == (
+        "ERROR: No valid host was found: 3 of 5 instance(s) fit, at least 4 required. RamFilter removed the last host(s) for instance 4."
+    )
 
 
 def test_dry_run_min_count_failure_says_why_the_last_instance_found_no_host(sched):
-    out = invoke(sched, "boot", "vm", *MEDIUM, "--dry-run", "--min-count", "4", "--max-count", "5", code=3)
+    result = run("-i", sched, "boot", "vm", *MEDIUM, "--dry-run", "--min-count", "4", "--max-count", "5")
     # What the real boot prints for the same request (next test): alpha, the last candidate, ran out of RAM.
-    assert "needs 4096 MB, usable 1024 MB (total 4096 MB × 1.5 − used 5120 MB)" in out
+    assert result.stderr.splitlines() == [
+        "ERROR: No valid host was found: 3 of 5 instance(s) fit, at least 4 required. RamFilter removed the last host(s) for instance 4.",
+        "  For instance 4:",
+        "  RamFilter removed 1 host(s) — alpha: needs 4096 MB, usable 1024 MB (total 4096 MB × 1.5 − used 5120 MB)",
+    ]
 
 
 def test_boot_fewer_than_min_count_fit_exit_3(sched):
@@ -402,7 +417,8 @@ def test_dry_run_availability_zone(sched):
         "Filter ServerGroupAffinityFilter returned 1 host(s)",
         "Weighed hosts (best first):",
         # A lone host weighs 0, as in Nova.
-        f"  1. charlie: weight 0.000 (RAMWeigher raw -512 -> 0.000, DiskWeigher raw 61440 -> 0.000, CPUWeigher raw 62 -> 0.000, "
+        f"  1. charlie: weight 0.000 (RAMWeigher raw -512 MB free -> 0.000, DiskWeigher raw 61440 MB free -> 0.000, "
+        f"CPUWeigher raw 62 vCPUs free -> 0.000, "
         f"{NO_GROUP_WEIGHTS})",
     ]
 
@@ -421,6 +437,38 @@ def test_dry_run_availability_zone_and_host_forces_the_host_past_every_filter(sc
     doc = dry_run_json(sched, *MEDIUM, "--availability-zone", "nova:delta")
     assert [step["name"] for step in doc["filters"]] == ["force_hosts"]
     assert [w["host"] for w in doc["weighed"]] == ["delta"]
+
+
+def test_forced_host_is_chosen_with_a_warning_for_each_filter_it_would_fail(sched):
+    args = ("boot", "vm", *MEDIUM, "--availability-zone", "nova:delta", "--hint", "group=batch", "--dry-run")
+    done = run("-i", sched, *args)
+    disk = (
+        "forced host delta would fail DiskFilter: needs 40960 MB (root 40 GB + ephemeral 0 GB + swap 0 MB), "
+        "usable 30720 MB (total 51200 MB × 1 − used 20480 MB)"
+    )
+    assert (done.exit_code, done.stderr) == (0, f"WARNING: {disk}\n")
+    assert "| forced     | True  |" in done.stdout
+    doc = json.loads(invoke(sched, *args, "-f", "json"))
+    assert (doc["chosen"], doc["forced"], doc["warnings"]) == ("delta", True, [disk])
+    # echo is disabled (ComputeFilter) and a member of web runs on bravo (anti-affinity): both said.
+    doc = json.loads(invoke(sched, "boot", "vm", *TINY, "--availability-zone", "nova:echo", "--dry-run", "-f", "json"))
+    assert doc["warnings"] == ["forced host echo would fail ComputeFilter: compute service disabled (reason: maintenance)"]
+    doc = dry_run_json(sched, *TINY, "--availability-zone", "nova:bravo", "--hint", "group=web")
+    assert doc["warnings"] == [
+        "forced host bravo would fail ServerGroupAntiAffinityFilter: server group 'web' (anti-affinity) already has a member on this host"
+    ]
+
+
+def test_forced_host_that_is_down_or_in_another_zone_is_no_valid_host(tmp_path):
+    dead = "  - {name: dead5, driver: fake, facts: {memory_mb: 8192, vcpus: 4, local_gb: 80, up: false, down_reason: no route to host}}\n"
+    path = write_cluster(tmp_path, SCHED + dead)
+    for extra in ((), ("--dry-run",)):
+        done = run("-i", path, "boot", "vm", *TINY, "--availability-zone", "nova:dead5", *extra)
+        assert (done.exit_code, done.stdout) == (3, "")
+        assert done.stderr == "ERROR: No valid host was found. Forced host dead5 is down: no route to host\n"
+        done = run("-i", path, "boot", "vm", *TINY, "--availability-zone", "az2:alpha", *extra)
+        assert (done.exit_code, done.stdout) == (3, "")
+        assert done.stderr == "ERROR: No valid host was found. Forced host alpha is in availability zone 'nova', not 'az2'\n"
 
 
 def test_availability_zone_with_unknown_host_is_bad_input(sched):
@@ -459,13 +507,17 @@ def test_dry_run_anti_affinity_multi_create_spreads_one_per_host(sched):
     assert sorted(doc["selections"]) == ["alpha", "bravo", "charlie", "delta"]
     doc = dry_run_json(sched, *TINY, "--hint", "group=batch", "--min-count", "5", code=3)
     assert doc["selections"] == []
-    out = invoke(sched, "boot", "vm", *TINY, "--hint", "group=batch", "--min-count", "5", "--dry-run", code=3)
-    assert footer(out)[-3:] == [
-        "No valid host was found: 4 of 5 instance(s) fit, at least 5 required. "
-        "ServerGroupAntiAffinityFilter removed the last host(s) for instance 5.",
-        "For instance 5:",
-        "ServerGroupAntiAffinityFilter removed 1 host(s) — charlie: server group 'batch' (anti-affinity) already has a member on this host",
-    ]
+    result = run("-i", sched, "boot", "vm", *TINY, "--hint", "group=batch", "--min-count", "5", "--dry-run")
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        3,
+        [
+            "ERROR: No valid host was found: 4 of 5 instance(s) fit, at least 5 required. "
+            "ServerGroupAntiAffinityFilter removed the last host(s) for instance 5.",
+            "  For instance 5:",
+            "  ServerGroupAntiAffinityFilter removed 1 host(s) — charlie: "
+            "server group 'batch' (anti-affinity) already has a member on this host",
+        ],
+    )
 
 
 def test_dry_run_affinity_group_only_the_members_host_passes(sched):
@@ -487,11 +539,29 @@ def test_dry_run_affinity_group_without_members_follows_the_first_pick(sched):
     assert {step["name"]: step["rejected"] for step in doc["filters"]}["ServerGroupAffinityFilter"] == {}
 
 
-def test_dry_run_unknown_group_is_not_found(sched):
+def test_unknown_group_hint_is_bad_input_with_a_suggestion(sched):
     for extra in ((), ("--dry-run",)):
-        result = run("-i", sched, "boot", "vm", *TINY, "--hint", "group=nope", *extra)
-        assert (result.exit_code, result.stdout) == (4, "")
-        assert result.stderr == "ERROR: server group 'nope' not found (known: batch, db, solo, web)\n"
+        result = run("-i", sched, "boot", "vm", *TINY, "--hint", "group=webb", *extra)
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == "ERROR: --hint group: server group 'webb' not found (known: batch, db, solo, web). Did you mean 'web'?\n"
+
+
+def test_unknown_group_by_name_is_not_found(sched):
+    result = run("-i", sched, "server-group-show", "nope")
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert result.stderr == "ERROR: server group 'nope' not found (known: batch, db, solo, web)\n"
+
+
+@pytest.mark.parametrize("hint", ["same_host", "different_host"])
+def test_host_hint_naming_no_instance_is_bad_input(sched, hint):
+    result = run("-i", sched, "boot", "vm", *TINY, "--hint", f"{hint}=web-11", "--dry-run")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"ERROR: --hint {hint}=web-11: no such instance. Did you mean 'web-1'?\n"
+
+
+def test_host_hint_by_instance_name(sched):
+    by_name = dry_run_json(sched, *TINY, "--hint", "same_host=db-1")
+    assert by_name["chosen"] == dry_run_json(sched, *TINY, "--hint", f"same_host={DB1}")["chosen"] == "bravo"
 
 
 def test_dry_run_group_hint_by_id(sched):
@@ -748,7 +818,7 @@ hosts:
 def test_dry_run_shows_large_raw_weights_in_full(tmp_path):
     path = write_cluster(tmp_path, BIG_DISK)
     lines = footer(invoke(path, "boot", "vm", *TINY, "--dry-run"))
-    assert "DiskWeigher raw 1048576 -> 1.000" in lines[lines.index("Weighed hosts (best first):") + 1]
+    assert "DiskWeigher raw 1048576 MB free -> 1.000" in lines[lines.index("Weighed hosts (best first):") + 1]
 
 
 # -- server groups ------------------------------------------------------------------------------------------

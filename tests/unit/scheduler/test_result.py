@@ -14,7 +14,7 @@ def test_to_dict_shape():
     hosts = [host("a", memory_mb=8192), host("b", disabled=True, disabled_reason="maint")]
     result = Scheduler(config(weighers=["RAMWeigher", "DiskWeigher"])).select(hosts, spec(flavor(ram=1024)))
     data = json.loads(json.dumps(result.to_dict()))
-    assert set(data) == {"chosen", "selections", "filters", "weighed", "limits"}
+    assert set(data) == {"chosen", "selections", "filters", "weighed", "limits", "forced", "warnings"}
     assert data["chosen"] == "a" and data["selections"] == ["a"]
     assert [f["name"] for f in data["filters"]] == DEFAULT_FILTERS
     compute = next(f for f in data["filters"] if f["name"] == "ComputeFilter")
