@@ -69,14 +69,29 @@ CLASSIC_FLAVORS = [
 
 def find_inventory(explicit: str | None) -> str | None:
     """-i FILE, else $NOVACTL_INVENTORY, else ./inventory.yaml, else the user's config, else None."""
+    return locate_inventory(explicit)[0]
+
+
+# Why locate_inventory chose what it chose (the first that applies wins).
+BY_OPTION, BY_VARIABLE, BY_CWD, BY_USER_CONFIG, BY_DEFAULT = (
+    "given with -i/--inventory",
+    "from $NOVACTL_INVENTORY",
+    "./inventory.yaml exists",
+    "~/.config/novactl/inventory.yaml exists",
+    "no -i, no $NOVACTL_INVENTORY, no ./inventory.yaml, no ~/.config/novactl/inventory.yaml: this machine as a one-host cluster",
+)
+
+
+def locate_inventory(explicit: str | None) -> tuple[str | None, str]:
+    """The inventory file to read (None: the built-in default) and why, for --debug and inventory-show."""
     if explicit:
-        return explicit
+        return explicit, BY_OPTION
     if os.environ.get("NOVACTL_INVENTORY"):
-        return os.environ["NOVACTL_INVENTORY"]
-    for candidate in (Path("inventory.yaml"), Path.home() / ".config/novactl/inventory.yaml"):
+        return os.environ["NOVACTL_INVENTORY"], BY_VARIABLE
+    for candidate, why in ((Path("inventory.yaml"), BY_CWD), (Path.home() / ".config/novactl/inventory.yaml", BY_USER_CONFIG)):
         if candidate.is_file():
-            return str(candidate)
-    return None
+            return str(candidate), why
+    return None, BY_DEFAULT
 
 
 def load_inventory(path: str | None) -> Inventory:
@@ -170,7 +185,8 @@ def build_inventory(data: dict, marks: dict, path: str, source_dir: Path) -> Inv
         path=path,
         scheduler=SchedulerConfig(**data.get("scheduler", {})),
         hosts=hosts,
-        flavors=[_flavor(f) for f in data.get("flavors", [])],
+        # No `flavors:` key keeps Nova's classic m1.* flavors; a `flavors:` list (even empty) replaces them.
+        flavors=[_flavor(f) for f in data.get("flavors", CLASSIC_FLAVORS)],
         images=[_image(i) for i in data.get("images", [])],
         networks=[Network(**n) for n in data.get("networks", [])],
         server_groups=[ServerGroupDef(**g) for g in data.get("server_groups", [])],

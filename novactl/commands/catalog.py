@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from novactl.commands.common import App, command, key_values, pass_app, with_output
+from novactl.commands.common import App, command, joined, key_values, pass_app, with_output
 from novactl.output import Listing, Shown, ShowOne
 
 if TYPE_CHECKING:
@@ -92,3 +92,23 @@ def image_upload(app: App, name: str, file: Path, disk_format: str, properties: 
     else:
         footer = f"Add this to {done.inventory}'s images: list:\n" + yaml.safe_dump([done.entry], sort_keys=False)
     return ShowOne(done.entry, footer=footer, exit_code=0 if done.appended else 1)
+
+
+@command("inventory-show", "other", examples=["inventory-show", "inventory-show -f json"])
+@with_output
+@pass_app
+def inventory_show(app: App) -> ShowOne:
+    """Which inventory is in use and why (-i, $NOVACTL_INVENTORY, ./inventory.yaml, ~/.config, built-in), and what it holds."""
+    path, why = app.inventory_source
+    inventory = app.inventory
+    return ShowOne(
+        {
+            "path": Shown(path, path or "<built-in default>"),
+            "why": why,
+            "hosts": joined([h.name for h in inventory.hosts]),
+            "flavors": joined([f.name for f in inventory.flavors]),
+            "images": joined([i.name for i in inventory.images]),
+            "networks": joined([n.name for n in inventory.networks]),
+            "server_groups": joined([g.name for g in inventory.server_groups]),
+        }
+    )

@@ -4,6 +4,7 @@ the helpers several commands use (hints, `nova show` fields, down-host notes).""
 from __future__ import annotations
 
 import functools
+import logging
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -44,10 +45,25 @@ class App:
     @property
     def inventory(self) -> Inventory:
         if self._inventory is None:
-            from novactl.inventory import find_inventory, load_inventory
+            from novactl.errors import InventoryError
+            from novactl.inventory import BY_VARIABLE, load_inventory
 
-            self._inventory = load_inventory(find_inventory(self.inventory_path))
+            path, why = self.inventory_source
+            logging.getLogger("novactl.inventory").debug("Inventory %s: %s", path or "<built-in default>", why)
+            try:
+                self._inventory = load_inventory(path)
+            except InventoryError as exc:
+                if why != BY_VARIABLE:
+                    raise
+                raise InventoryError(f"{exc}\n(the file named by $NOVACTL_INVENTORY)") from None
         return self._inventory
+
+    @property
+    def inventory_source(self) -> tuple[str | None, str]:
+        """The inventory file (None: built-in) and why it was chosen."""
+        from novactl.inventory import locate_inventory
+
+        return locate_inventory(self.inventory_path)
 
 
 pass_app = click.make_pass_decorator(App)
@@ -180,6 +196,11 @@ def networks(instance: InstanceInfo) -> output.Shown:
     """{network: [MAC, ...]} for machines; `net=mac, mac; net2=...` in tables."""
     text = "; ".join(f"{net}={', '.join(macs)}" for net, macs in instance.networks.items())
     return output.Shown({net: list(macs) for net, macs in instance.networks.items()}, text)
+
+
+def joined(items: list[str]) -> output.Shown:
+    """A list for machines, comma-joined in tables."""
+    return output.Shown(items, ", ".join(items))
 
 
 def absent(value: Any) -> output.Shown:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, command, pass_app, with_output
+from novactl.commands.common import App, command, joined, pass_app, with_output
 from novactl.output import Listing, Shown, ShowOne
 
 POLICIES = ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]
@@ -27,7 +27,7 @@ def server_group_create(app: App, name: str, policy: str) -> Listing:
         raise click.BadParameter(f"{name!r} is not a safe name", param_hint="NAME")
     with poll(app.inventory) as cluster:
         group = server_groups.create(cluster, name, policy)
-    return Listing(["Id", "Name", "Policies", "Members"], [[group.id or None, group.name, group.policy, _joined([])]])
+    return Listing(["Id", "Name", "Policies", "Members"], [[group.id or None, group.name, group.policy, joined([])]])
 
 
 @command("server-group-list", "groups", examples=["server-group-list"])
@@ -40,7 +40,7 @@ def server_group_list(app: App) -> Listing:
 
     with poll(app.inventory) as cluster:
         views = [server_groups.view(cluster, name) for name in sorted(server_groups.definitions(cluster))]
-    rows = [[v.definition.id or None, v.definition.name, v.definition.policy, _joined([m.uuid for m in v.members])] for v in views]
+    rows = [[v.definition.id or None, v.definition.name, v.definition.policy, joined([m.uuid for m in v.members])] for v in views]
     return Listing(["Id", "Name", "Policies", "Members"], rows)
 
 
@@ -61,7 +61,7 @@ def server_group_show(app: App, name: str) -> ShowOne:
             "name": v.definition.name,
             "policies": v.definition.policy,
             "members": Shown([{"id": m.uuid, "name": m.name} for m in v.members], ", ".join(f"{m.name} ({m.uuid})" for m in v.members)),
-            "hosts": _joined(list(v.hosts)),
+            "hosts": joined(list(v.hosts)),
         }
     )
 
@@ -78,8 +78,3 @@ def server_group_delete(app: App, name: str) -> Listing:
     with poll(app.inventory) as cluster:
         server_groups.delete(cluster, name)
     return Listing(["Name", "Result"], [[name, "deleted"]])
-
-
-def _joined(items: list[str]) -> Shown:
-    """A list for machines, comma-joined in tables."""
-    return Shown(items, ", ".join(items))

@@ -100,7 +100,15 @@ def test_defaults_apply_to_every_host_and_each_host_overrides_them(write_invento
     ]
     assert inv.hosts[0].base_path == "/srv/nova/instances/_base"
     assert inv.scheduler == SchedulerConfig()
-    assert (inv.flavors, inv.images, inv.networks, inv.server_groups) == ([], [], [], [])
+    assert (inv.images, inv.networks, inv.server_groups) == ([], [], [])
+    assert [f.name for f in inv.flavors] == [f["name"] for f in CLASSIC_FLAVORS]  # no flavors: key keeps the built-in ones
+
+
+def test_a_flavors_list_replaces_the_built_in_flavors(write_inventory):
+    inv = load_inventory(str(write_inventory("hosts:\n  - {name: a, driver: fake}\nflavors: []\n")))
+    assert inv.flavors == []
+    inv = load_inventory(str(write_inventory("hosts:\n  - {name: a, driver: fake}\nflavors:\n  - {name: x1, ram: 1, disk: 1, vcpus: 1}\n")))
+    assert [f.name for f in inv.flavors] == ["x1"]
 
 
 def test_ssh_key_with_tilde_expands_to_home_not_the_inventory_dir(write_inventory, tmp_path, monkeypatch):
