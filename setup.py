@@ -16,6 +16,11 @@ setup(
         "jsonschema>=4.18",
     ],
     # python-openstackclient: only its argument parsers, to check `export openstack`'s script.
-    extras_require={"test": ["pytest>=8", "hypothesis>=6", "ruff", "python-openstackclient>=6", "coverage>=7"]},
+    # nova: only bench/scheduler.py's Nova column (its FilterScheduler path on the same input); best
+    # installed in a venv of its own (--system-site-packages), given with --nova-python.
+    extras_require={
+        "test": ["pytest>=8", "hypothesis>=6", "ruff", "python-openstackclient>=6", "coverage>=7"],
+        "bench": ["nova==34.0.0"],
+    },
     entry_points={"console_scripts": ["novactl = novactl.cli:main"]},
 )

@@ -99,6 +99,12 @@ _facts = {
         },
     },
 }
+# Nova's Architecture.ALL: the names libvirt uses, the choices of image_properties_default_architecture.
+ARCHITECTURES = [
+    *("alpha", "armv6", "armv7l", "armv7b", "aarch64", "cris", "i686", "ia64", "lm32", "m68k", "microblaze", "microblazeel"),
+    *("mips", "mipsel", "mips64", "mips64el", "openrisc", "parisc", "parisc64", "ppc", "ppcle", "ppc64", "ppc64le", "ppcemb"),
+    *("s390", "s390x", "sh4", "sh4eb", "sparc", "sparc64", "unicore32", "x86_64", "xtensa", "xtensaeb"),
+]
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -124,6 +130,7 @@ SCHEMA: dict[str, Any] = {
                 "soft_affinity_weight_multiplier": _nonnegative_multiplier,
                 "soft_anti_affinity_weight_multiplier": _nonnegative_multiplier,
                 "image_locality_weight_multiplier": _multiplier,
+                "image_properties_default_architecture": {"enum": ARCHITECTURES},
                 "pci_alias": {
                     "type": "object",
                     "additionalProperties": {

@@ -170,6 +170,8 @@ class SchedulerConfig:
     soft_affinity_weight_multiplier: float = 1.0
     soft_anti_affinity_weight_multiplier: float = 1.0
     image_locality_weight_multiplier: float = 0.0  # our own weigher; 0 = off
+    # ImagePropertiesFilter: the architecture of an image that names none (Nova's option since Queens).
+    image_properties_default_architecture: str | None = None
     pci_alias: dict[str, dict[str, str]] = field(default_factory=dict)
 
 

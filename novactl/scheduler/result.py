@@ -2,10 +2,77 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from novactl.errors import NoValidHost
+
+if TYPE_CHECKING:
+    from novactl.hoststate import HostState
+
+
+class Reasons(Mapping[str, str]):
+    """Rejected host name -> why, each text formatted on first read.
+
+    A request over 10,000 hosts rejects thousands, and most requests are never explained, so the
+    filter's `explain` runs only when the reasons are shown. It reads the HostStates then: the
+    scheduler formats them itself before it undoes placements (the only change it makes to a
+    host it rejected), and a caller reads them before changing the HostStates.
+    """
+
+    def __init__(self, hosts: list[HostState], explain: Callable[[HostState], str]):
+        self._hosts: list[HostState] | None = hosts
+        self._explain = explain
+        self._texts: dict[str, str] = {}
+
+    def format(self) -> dict[str, str]:
+        """Every reason, formatted now (once)."""
+        if self._hosts is not None:
+            explain = self._explain
+            self._texts = {host.host: explain(host) for host in self._hosts}
+            self._hosts = None
+        return self._texts
+
+    def __getitem__(self, host: str) -> str:
+        return self.format()[host]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.format())
+
+    def __len__(self) -> int:
+        return len(self._hosts) if self._hosts is not None else len(self._texts)
+
+    def __repr__(self) -> str:
+        return repr(self.format())
+
+
+class HostNames(Sequence[str]):
+    """The names of a list of HostStates, listed on first read (the hosts a filter kept)."""
+
+    def __init__(self, hosts: list[HostState]):
+        self._hosts = hosts
+        self._names: list[str] | None = None
+
+    def _list(self) -> list[str]:
+        if self._names is None:
+            self._names = [host.host for host in self._hosts]
+        return self._names
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._list()[index]
+
+    def __len__(self) -> int:
+        return len(self._hosts)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._list())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and self._list() == list(other)
+
+    def __repr__(self) -> str:
+        return repr(self._list())
 
 
 @dataclass
@@ -13,8 +80,8 @@ class FilterStep:
     """One filter's verdict in one pass: the hosts it kept and, for each host it removed, why."""
 
     name: str
-    passed: list[str]
-    rejected: dict[str, str] = field(default_factory=dict)
+    passed: Sequence[str]
+    rejected: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def summary(self) -> str:

@@ -13,8 +13,8 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from itertools import compress
-from operator import attrgetter
 from typing import Protocol
 
 from novactl.errors import UsageError
@@ -23,11 +23,10 @@ from novactl.models import SchedulerConfig
 from novactl.scheduler import pci
 from novactl.scheduler.filters import make_filters
 from novactl.scheduler.request import RequestSpec
-from novactl.scheduler.result import FilterStep, SchedulingResult, Weighing
+from novactl.scheduler.result import FilterStep, HostNames, Reasons, SchedulingResult, Weighing
 from novactl.scheduler.weights import make_weighers, normalize
 
 LOG = logging.getLogger("novactl.scheduler")
-_HOST_NAME = attrgetter("host")
 
 
 class Chooser(Protocol):
@@ -82,6 +81,7 @@ class Scheduler:
             candidates = survivors  # Nova filters the next instance against this pass's survivors
         result.fitted = len(result.selections)
         if result.fitted < min_count:
+            _format_reasons(result.passes)  # while the rejected hosts still hold what their reasons say
             undo.rollback()
             result.selections, result.selection_limits, result.instance_uuids = [], [], []
         return result
@@ -116,7 +116,7 @@ class Scheduler:
         steps: list[FilterStep] = []
         if not hosts:
             return hosts, steps
-        names = list(map(_HOST_NAME, hosts)) if explain else []
+        names = HostNames(hosts)
         for filt in self.filters:
             if not filt.run_for_index(index):
                 continue
@@ -127,11 +127,9 @@ class Scheduler:
                 survivors = hosts
             if len(survivors) != len(hosts) or not survivors:
                 if explain or not survivors:
-                    # Reasons are formatted here, for the rejected hosts only, while their state is
-                    # still the state the filter saw.
-                    rejected = {h.host: filt.explain(h, spec) for h, ok in zip(hosts, flags, strict=True) if not ok}
-                    names = list(map(_HOST_NAME, survivors))
-                    steps.append(FilterStep(filt.name, names, rejected))
+                    removed = [h for h, ok in zip(hosts, flags, strict=True) if not ok]
+                    names = HostNames(survivors)
+                    steps.append(FilterStep(filt.name, names, Reasons(removed, partial(filt.explain, spec=spec))))
             elif explain:
                 steps.append(FilterStep(filt.name, names))  # nothing removed: share the name list
             hosts = survivors
@@ -203,6 +201,13 @@ class Scheduler:
 def _split(name: str, hosts: list[HostState], keep: Callable[[HostState], bool], why: str) -> tuple[list[HostState], FilterStep]:
     kept = [h for h in hosts if keep(h)]
     return kept, FilterStep(name, [h.host for h in kept], {h.host: why for h in hosts if not keep(h)})
+
+
+def _format_reasons(passes: list[list[FilterStep]]) -> None:
+    for steps in passes:
+        for step in steps:
+            if isinstance(step.rejected, Reasons):
+                step.rejected.format()
 
 
 class _Undo:

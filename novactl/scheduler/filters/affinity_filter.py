@@ -19,6 +19,13 @@ class ServerGroupAffinityFilter(BaseHostFilter):
         group = group_with_policy(spec, self.policy)
         return group is None or not group.hosts or host_state.host in group.hosts
 
+    def passes_all(self, hosts: list[HostState], spec: RequestSpec) -> list[bool]:
+        group = group_with_policy(spec, self.policy)
+        if group is None or not group.hosts:
+            return [True] * len(hosts)
+        members_on = set(group.hosts)
+        return [host.host in members_on for host in hosts]
+
     def reason(self, host_state: HostState, spec: RequestSpec) -> str:
         group = spec.instance_group
         if group is None:

@@ -21,6 +21,13 @@ class ServerGroupAntiAffinityFilter(BaseHostFilter):
         group = group_with_policy(spec, self.policy)
         return group is None or host_state.host not in group.hosts
 
+    def passes_all(self, hosts: list[HostState], spec: RequestSpec) -> list[bool]:
+        group = group_with_policy(spec, self.policy)
+        if group is None:
+            return [True] * len(hosts)
+        taken, moving = set(group.hosts), spec.instance_uuid
+        return [host.host not in taken or (moving is not None and moving in host.instances) for host in hosts]
+
     def reason(self, host_state: HostState, spec: RequestSpec) -> str:
         group = spec.instance_group
         return f"server group '{group.name}' (anti-affinity) already has a member on this host" if group else "rejected"

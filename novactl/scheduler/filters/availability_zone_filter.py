@@ -17,5 +17,9 @@ class AvailabilityZoneFilter(BaseHostFilter):
         # A host has exactly one zone here (the inventory's), where Nova read it from aggregates.
         return not spec.availability_zone or host_state.zone == spec.availability_zone
 
+    def passes_all(self, hosts: list[HostState], spec: RequestSpec) -> list[bool]:
+        zone = spec.availability_zone
+        return [not zone or host.zone == zone for host in hosts]
+
     def reason(self, host_state: HostState, spec: RequestSpec) -> str:
         return f"in availability zone '{host_state.zone}', requested '{spec.availability_zone}'"

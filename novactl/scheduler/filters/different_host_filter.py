@@ -16,6 +16,10 @@ class DifferentHostFilter(BaseHostFilter):
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
         return hinted_uuids(spec, "different_host").isdisjoint(host_state.instances)
 
+    def passes_all(self, hosts: list[HostState], spec: RequestSpec) -> list[bool]:
+        unwanted = hinted_uuids(spec, "different_host")
+        return [unwanted.isdisjoint(host.instances) for host in hosts]
+
     def reason(self, host_state: HostState, spec: RequestSpec) -> str:
         present = sorted(hinted_uuids(spec, "different_host").intersection(host_state.instances))
         return f"runs different_host instance(s) {', '.join(present)}"

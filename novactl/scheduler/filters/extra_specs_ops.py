@@ -43,17 +43,32 @@ OPERATORS: dict[str, Callable[[str, str], bool]] = {
 }
 
 
-def match(value: str | None, req: str) -> bool:
-    """True when `value` satisfies requirement `req` (Nova's extra_specs_ops.match)."""
+Matcher = Callable[[str | None], bool]
+
+
+def is_plain(req: str) -> bool:
+    """True when `req` is matched by plain string equality (it starts with no operator)."""
     words = req.split()
-    op = words.pop(0) if words else None
-    if op not in OPERATORS and op not in ("<or>", "<all-in>"):
-        return value == req
-    if value is None or not words:
-        return False
+    return not words or (words[0] not in OPERATORS and words[0] not in ("<or>", "<all-in>"))
+
+
+def compile_requirement(req: str) -> Matcher:
+    """Parse `req` once into a test of a host value (the scheduler runs it for every host)."""
+    if is_plain(req):
+        return lambda value: value == req
+    op, *words = req.split()
+    if not words:
+        return lambda value: False
     if op == "<or>":
         # Alternatives sit at even positions: `v1 <or> v2 <or> v3` (a trailing <or> is allowed).
-        return value in words[::2]
+        alternatives = frozenset(words[::2])
+        return lambda value: value is not None and value in alternatives
     if op == "<all-in>":
-        return all(word in value for word in words)
-    return OPERATORS[op](value, words[0])
+        return lambda value: value is not None and all(word in value for word in words)
+    compare, operand = OPERATORS[op], words[0]
+    return lambda value: value is not None and compare(value, operand)
+
+
+def match(value: str | None, req: str) -> bool:
+    """True when `value` satisfies requirement `req` (Nova's extra_specs_ops.match)."""
+    return compile_requirement(req)(value)

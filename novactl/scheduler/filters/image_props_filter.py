@@ -3,6 +3,8 @@
 A host advertises supported_instances as [arch, hypervisor_type, vm_mode] triples; the image must
 fit one of them (properties it leaves unset match anything) and, if it sets
 `img_hv_requested_version` (e.g. ">=2.11,<3.0"), the host's hypervisor_version must satisfy it.
+An image without an architecture is checked as the scheduler's `image_properties_default_architecture`
+(Nova's option since Queens; unset: any architecture).
 """
 
 from __future__ import annotations
@@ -90,33 +92,63 @@ def _triple_fits(triple: tuple[str | None, ...], supported: list[str]) -> bool:
     return all(value is None or value in supported for value in triple)
 
 
-def _version_ok(host_state: HostState, props: dict) -> bool:
-    requirement = image_property(props, "img_hv_requested_version")
-    if not (host_state.hypervisor_version and requirement):
-        return True
-    return version_satisfies(host_state.hypervisor_version, requirement)
+class _Wanted:
+    """What one request asks of a host, worked out once per request rather than once per host."""
+
+    def __init__(self, spec: RequestSpec, default_architecture: str | None):
+        props = spec.image.properties if spec.image else {}
+        arch, hv_type, vm_mode = wanted(props)
+        self.triple = (arch or _canonical(default_architecture, _ARCH_ALIASES), hv_type, vm_mode)
+        self.needed = [value for value in self.triple if value]
+        self.requirement = image_property(props, "img_hv_requested_version")
+        self._versions: dict[int, bool] = {}  # hypervisor_version -> satisfies the requirement
+
+    def version_ok(self, hypervisor_version: int) -> bool:
+        if not (hypervisor_version and self.requirement):
+            return True
+        known = self._versions.get(hypervisor_version)
+        if known is None:
+            known = self._versions[hypervisor_version] = version_satisfies(hypervisor_version, self.requirement)
+        return known
+
+    def fits(self, host_state: HostState) -> bool:
+        needed = self.needed
+        if not needed:
+            return True
+        for supported in host_state.supported_instances:
+            # Nova's _compare_props: each wanted value anywhere in the host's triple.
+            for value in needed:
+                if value not in supported:
+                    break
+            else:
+                return self.version_ok(host_state.hypervisor_version)
+        return False
 
 
 class ImagePropertiesFilter(BaseHostFilter):
     run_filter_once_per_request = True
 
     def applies(self, spec: RequestSpec) -> bool:
+        if self.config.image_properties_default_architecture:
+            return True
         return spec.image is not None and any(wanted(spec.image.properties))
 
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
-        props = spec.image.properties if spec.image else {}
-        triple = wanted(props)
-        if not any(triple):
-            return True
-        return any(_triple_fits(triple, supported) for supported in host_state.supported_instances) and _version_ok(host_state, props)
+        return self._wanted(spec).fits(host_state)
+
+    def passes_all(self, hosts: list[HostState], spec: RequestSpec) -> list[bool]:
+        fits = self._wanted(spec).fits
+        return [fits(host) for host in hosts]
 
     def reason(self, host_state: HostState, spec: RequestSpec) -> str:
-        props = spec.image.properties if spec.image else {}
-        arch, hv_type, vm_mode = wanted(props)
+        want = self._wanted(spec)
+        arch, hv_type, vm_mode = want.triple
         asked = f"image wants arch={arch or 'any'} hypervisor_type={hv_type or 'any'} vm_mode={vm_mode or 'any'}"
         supported = host_state.supported_instances
-        if not any(_triple_fits((arch, hv_type, vm_mode), s) for s in supported):
+        if not any(_triple_fits(want.triple, s) for s in supported):
             offered = ", ".join("/".join(s) for s in supported) or "nothing"
             return f"{asked}; host supports {offered}"
-        requirement = image_property(props, "img_hv_requested_version")
-        return f"hypervisor version {version_str(host_state.hypervisor_version)} does not satisfy '{requirement}'"
+        return f"hypervisor version {version_str(host_state.hypervisor_version)} does not satisfy '{want.requirement}'"
+
+    def _wanted(self, spec: RequestSpec) -> _Wanted:
+        return _Wanted(spec, self.config.image_properties_default_architecture)

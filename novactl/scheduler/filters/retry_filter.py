@@ -14,5 +14,9 @@ class RetryFilter(BaseHostFilter):
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
         return host_state.host not in spec.retry_hosts
 
+    def passes_all(self, hosts: list[HostState], spec: RequestSpec) -> list[bool]:
+        tried = set(spec.retry_hosts)
+        return [host.host not in tried for host in hosts]
+
     def reason(self, host_state: HostState, spec: RequestSpec) -> str:
         return f"already tried for this request (previously tried: {', '.join(spec.retry_hosts)})"

@@ -17,5 +17,9 @@ class SameHostFilter(BaseHostFilter):
         wanted = hinted_uuids(spec, "same_host")
         return not wanted or not wanted.isdisjoint(host_state.instances)
 
+    def passes_all(self, hosts: list[HostState], spec: RequestSpec) -> list[bool]:
+        wanted = hinted_uuids(spec, "same_host")
+        return [not wanted or not wanted.isdisjoint(host.instances) for host in hosts]
+
     def reason(self, host_state: HostState, spec: RequestSpec) -> str:
         return f"runs none of the same_host instances {', '.join(sorted(hinted_uuids(spec, 'same_host')))}"

@@ -43,9 +43,53 @@ def test_cpu_info_as_dict():
     assert passes({"capabilities:cpu_info:features": "<all-in> vmx aes"})
 
 
+# Nova's test text, spacing and all (test_compute_filter_pass_cpu_info_with_backward_compatibility).
+NOVA_CPU_INFO = """ { "vendor": "Intel", "model": "core2duo",
+        "arch": "i686","features": ["lahf_lm", "rdtscp"], "topology":
+        {"cores": 1, "threads":1, "sockets": 1}} """
+
+
 def test_cpu_info_backward_compatibility():
     assert passes({"cpu_info": CPU_INFO}, cpu_info=CPU_INFO)
     assert not passes({"cpu_info": ""}, cpu_info=CPU_INFO)
+
+
+def test_nova_cpu_info_backward_compatibility_on_cpu_info_as_text():
+    # Nova's compute node kept cpu_info as this JSON text: whole-string equality.
+    assert passes({"cpu_info": NOVA_CPU_INFO}, cpu_info=NOVA_CPU_INFO)
+    assert not passes({"cpu_info": ""}, cpu_info=NOVA_CPU_INFO)
+
+
+def test_nova_cpu_info_backward_compatibility_on_cpu_info_as_polled():
+    # novactl's poll gives cpu_info as a dict; the same JSON document, however spaced, still matches.
+    polled = json.loads(NOVA_CPU_INFO)
+    assert passes({"cpu_info": NOVA_CPU_INFO}, cpu_info=polled)
+    assert passes({"cpu_info": CPU_INFO}, cpu_info=polled)
+    assert passes({"capabilities:cpu_info": CPU_INFO}, cpu_info=polled)
+    assert not passes({"cpu_info": ""}, cpu_info=polled)
+    assert not passes({"cpu_info": NOVA_CPU_INFO.replace("core2duo", "athlon")}, cpu_info=polled)
+    assert not passes({"cpu_info": "{not json"}, cpu_info=polled)
+    assert passes({"capabilities:cpu_info:topology": '{"sockets": 1, "cores": 1, "threads": 1}'}, cpu_info=polled)
+
+
+def test_batch_and_single_host_agree():
+    # passes_all (parsed once, verdicts remembered per value) against host_passes, host by host.
+    hosts = [
+        host("a", cpu_info={"arch": "x86_64", "vendor": "Intel", "features": ["aes", "vmx"]}, capabilities={"ssd": "true"}),
+        host("b", cpu_info={"arch": "aarch64", "vendor": "ARM", "features": []}, capabilities={"ssd": "false"}),
+        host("c", cpu_info=CPU_INFO, capabilities={"ssd": True}),
+        host("d", cpu_info={"arch": "x86_64", "vendor": "AMD", "features": ["aes"]}),
+    ]
+    requests = [
+        {"capabilities:cpu_info:vendor": "<or> Intel <or> AMD", "ssd": "true"},
+        {"capabilities:cpu_info:features": "<all-in> aes", "capabilities:hypervisor_version": ">= 0"},
+        {"capabilities:cpu_info:arch": "i686", "capabilities:cpu_info:topology:cores": "1"},
+        {"cpu_info": CPU_INFO, "hw:cpu_policy": "dedicated"},
+    ]
+    filt = ComputeCapabilitiesFilter(config())
+    for extra_specs in requests:
+        request = spec(flavor(extra_specs=extra_specs))
+        assert filt.passes_all(hosts, request) == [filt.host_passes(h, request) for h in hosts], extra_specs
 
 
 def test_cpu_info_text_not_json():

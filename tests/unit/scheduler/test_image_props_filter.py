@@ -92,3 +92,43 @@ def test_reason():
     assert filt.reason(h, spec(image=image(img_hv_type="kvm", img_hv_requested_version=">=7"))) == (
         "hypervisor version 6.0.0 does not satisfy '>=7'"
     )
+
+
+AARCH64_KVM_HVM = [["aarch64", "kvm", "hvm"]]
+
+
+def test_uses_default_conf_value():
+    # Nova's test_image_properties_filter_uses_default_conf_value: an image with no architecture
+    # is checked as image_properties_default_architecture.
+    filt = ImagePropertiesFilter(config(image_properties_default_architecture="x86_64"))
+    aarch64 = host(supported_instances=AARCH64_KVM_HVM, hypervisor_version=V6)
+    assert filt.applies(spec(image=image()))
+    assert not filt.host_passes(aarch64, spec(image=image()))
+    assert filt.passes_all([aarch64, host()], spec(image=image())) == [False, True]
+    assert not filt.host_passes(aarch64, spec())  # no image at all: Nova checked the default too
+    assert filt.reason(aarch64, spec(image=image())) == (
+        "image wants arch=x86_64 hypervisor_type=any vm_mode=any; host supports aarch64/kvm/hvm"
+    )
+
+
+def test_image_architecture_beats_the_default():
+    filt = ImagePropertiesFilter(config(image_properties_default_architecture="x86_64"))
+    aarch64 = host(supported_instances=AARCH64_KVM_HVM, hypervisor_version=V6)
+    assert filt.host_passes(aarch64, spec(image=image(hw_architecture="aarch64")))
+    assert filt.host_passes(aarch64, spec(image=image(architecture="AArch64")))  # legacy name, canonicalised
+
+
+def test_without_default_an_image_without_properties_fits_anywhere():
+    filt = ImagePropertiesFilter(config())
+    assert not filt.applies(spec(image=image()))
+    assert filt.host_passes(host(supported_instances=AARCH64_KVM_HVM), spec(image=image()))
+
+
+def test_default_architecture_in_the_inventory():
+    from novactl.errors import InventoryError
+    from novactl.inventory import parse_inventory
+
+    text = "scheduler:\n  image_properties_default_architecture: {arch}\nhosts:\n  - name: h1\n    driver: fake\n"
+    assert parse_inventory(text.format(arch="aarch64"), "inv.yaml").scheduler.image_properties_default_architecture == "aarch64"
+    with pytest.raises(InventoryError, match=r"^inv.yaml:2:42: "):
+        parse_inventory(text.format(arch="amd64"), "inv.yaml")  # Nova's choices: canonical names only

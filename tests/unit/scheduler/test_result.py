@@ -43,3 +43,30 @@ def test_message_names_filters_hosts_and_reasons():
 def test_message_without_hosts():
     result = Scheduler(config()).select([], spec())
     assert no_valid_host_message(result) == "No valid host was found. There are no hosts to consider for the request."
+
+
+def test_reasons_are_formatted_only_when_read(monkeypatch):
+    from novactl.scheduler.filters.ram_filter import RamFilter
+
+    calls = []
+    real = RamFilter.reason
+    monkeypatch.setattr(RamFilter, "reason", lambda self, h, s: calls.append(h.host) or real(self, h, s))
+    hosts = [host("a", memory_mb=8192), host("b", memory_mb=1024), host("c", memory_mb=512)]
+    result = Scheduler(config()).select(hosts, spec(flavor(ram=2048)))
+    assert result.chosen == "a" and calls == []
+    ram = next(step for step in result.filters if step.name == "RamFilter")
+    assert len(ram.rejected) == 2 and list(ram.passed) == ["a"] and calls == []
+    assert sorted(ram.rejected) == ["b", "c"] and sorted(calls) == ["b", "c"]
+    assert ram.rejected["b"] == "needs 2048 MB, host has only 1024 MB of RAM (no overcommit against itself)"
+    assert sorted(calls) == ["b", "c"]  # formatted once
+
+
+def test_reasons_describe_the_host_as_the_filter_saw_it_after_a_rollback():
+    # Instance 1 fills host a; RamFilter rejects a for instance 2; min_count 2 is not reached and
+    # the placement is undone. The reason still gives the RAM used when a was rejected.
+    hosts = [host("a", memory_mb=2048, ram_allocation_ratio=1.0)]
+    result = Scheduler(config()).select(hosts, spec(flavor(ram=1536), num_instances=2), min_count=2)
+    assert not result.ok and hosts[0].memory_mb_used == 0
+    rejected = next(step for step in result.passes[1] if step.name == "RamFilter").rejected
+    assert rejected == {"a": "needs 1536 MB, usable 512 MB (total 2048 MB × 1 − used 1536 MB)"}
+    assert "RamFilter removed 1 host(s) — a: needs 1536 MB, usable 512 MB" in no_valid_host_message(result)
