@@ -115,7 +115,7 @@ def time_nova(python: str, size: int, request: str, runs: int) -> float | None:
     if done.returncode == NOVA_MISSING:
         return None
     if done.returncode != 0:
-        raise SystemExit(f"Nova's side failed:\n{done.stderr}")
+        raise SystemExit(f"Nova's side failed (exit status {done.returncode}):\n{done.stdout}{done.stderr}")
     return float(done.stdout.split()[-1])
 
 

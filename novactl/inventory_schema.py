@@ -130,7 +130,7 @@ SCHEMA: dict[str, Any] = {
                 "soft_affinity_weight_multiplier": _nonnegative_multiplier,
                 "soft_anti_affinity_weight_multiplier": _nonnegative_multiplier,
                 "image_locality_weight_multiplier": _multiplier,
-                "image_properties_default_architecture": {"enum": ARCHITECTURES},
+                "image_properties_default_architecture": {"enum": [None, *ARCHITECTURES]},  # null: unset
                 "pci_alias": {
                     "type": "object",
                     "additionalProperties": {
