@@ -14,6 +14,7 @@ setup(
         "PyYAML>=6.0",
         "sh>=2.0",
         "jsonschema>=4.18",
+        "pycdlib>=1.14",  # the config drive ISO (ISO 9660 + Joliet + Rock Ridge)
     ],
     # python-openstackclient: only its argument parsers, to check `export openstack`'s script.
     # nova: only bench/scheduler.py's Nova column (its FilterScheduler path on the same input); best

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-dev pkg-config
-              openssh-server openssh-client iproute2 bridge-utils util-linux procps)
+              openssh-server openssh-client iproute2 bridge-utils util-linux procps
+              cloud-init libarchive-tools)  # the config drive tests: cloud-init reads what bsdtar extracts
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
