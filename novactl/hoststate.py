@@ -45,6 +45,9 @@ class InstanceInfo:
     networks: dict[str, list[str]] = field(default_factory=dict)
     fault: dict[str, Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    user_metadata: dict[str, str] = field(default_factory=dict)  # Nova's server metadata (boot --meta); `metadata` is ours
+    key_name: str | None = None
+    config_drive: bool = False  # <instance dir>/disk.config, attached read-only as a cdrom
 
 
 @dataclass

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from novactl import server_groups
+from novactl import configdrive, server_groups
 from novactl.claims import ClaimFailed
 from novactl.drivers.base import SpawnRequest
 from novactl.errors import EXIT_FAILED, HostError, NotFound, NovactlError, NoValidHost, UsageError, unknown
@@ -39,6 +39,7 @@ LOG = logging.getLogger("novactl.conductor")
 # Instances one `boot` may ask for: well past a small cluster's room, while the scheduler's work and
 # the dry run's plan stay small (100,000 took 4.5 s and 176 MB in a dry run before this cap).
 MAX_COUNT = 1000
+MAX_METADATA_ITEMS = 128  # Nova's default metadata_items quota
 # fullmatch, never match with $: $ also matches before a final newline, so "x\n" passed.
 SAFE_INSTANCE_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
@@ -54,6 +55,10 @@ class BootRequest:
     max_count: int = 1
     network: str | None = None
     wait: bool = True
+    key_name: str | None = None
+    user_data: bytes | None = None  # byte-exact, as the guest will read it
+    meta: dict[str, str] = field(default_factory=dict)  # Nova's server metadata (--meta)
+    config_drive: bool = True  # on by default: there is no metadata service
 
 
 @dataclass
@@ -182,6 +187,7 @@ def validate(inventory: Inventory, request: BootRequest, need_image_file: bool =
         raise UsageError(f"availability zone {zone!r} does not exist (zones: {', '.join(zones)})")
     if request.network:
         inventory.network(request.network)
+    _validate_guest_data(inventory, request)
     if not request.image:
         if need_image_file:
             raise UsageError("an image is required (--image)")
@@ -198,6 +204,19 @@ def validate(inventory: Inventory, request: BootRequest, need_image_file: bool =
     return flavor, image
 
 
+def _validate_guest_data(inventory: Inventory, request: BootRequest) -> None:
+    """Key, user data and metadata as Nova's API checks them (400 there, exit 2 here)."""
+    if request.key_name and request.key_name not in {k.name for k in inventory.keypairs}:
+        raise UsageError(f"Invalid key_name provided: {request.key_name!r} (keypair-list shows the known ones)")
+    if request.user_data is not None:
+        configdrive.check_user_data(request.user_data)
+    if len(request.meta) > MAX_METADATA_ITEMS:
+        raise UsageError(f"Maximum number of metadata items exceeds {MAX_METADATA_ITEMS}")
+    for key, value in request.meta.items():
+        if not 1 <= len(key) <= 255 or len(value) > 255:
+            raise UsageError(f"metadata {key[:40]!r}: keys must be 1 to 255 characters, values at most 255")
+
+
 def image_source(inventory: Inventory, image: Image) -> str:
     return str(inventory.source_dir / os.path.expanduser(image.file))
 
@@ -212,11 +231,14 @@ def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, in
         count = len(result.selections)
         names = [request.name] if count == 1 else [f"{request.name}-{i}" for i in range(1, count + 1)]
         jobs = [
-            (_new_instance(name, flavor, image, spec, inventory), host, limits)
+            (_new_instance(name, flavor, image, spec, inventory, request), host, limits)
             for name, host, limits in zip(names, result.selections, result.selection_limits, strict=True)
         ]
         with ThreadPoolExecutor(max_workers=min(count, 16), thread_name_prefix="build") as pool:
-            futures = [pool.submit(_build, cluster, request, instance, host, limits, progress) for instance, host, limits in jobs]
+            futures = [
+                pool.submit(_build, cluster, request, instance, host, limits, progress, index)
+                for index, (instance, host, limits) in enumerate(jobs)
+            ]
         errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
         if count == 1:
@@ -231,7 +253,7 @@ def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, in
     return outcomes
 
 
-def _new_instance(name: str, flavor: Flavor, image: Image, spec: RequestSpec, inventory: Inventory) -> InstanceInfo:
+def _new_instance(name: str, flavor: Flavor, image: Image, spec: RequestSpec, inventory: Inventory, request: BootRequest) -> InstanceInfo:
     instance_uuid = str(uuid.uuid4())
     network = inventory.networks[0].name if inventory.networks else "default"
     return InstanceInfo(
@@ -246,6 +268,8 @@ def _new_instance(name: str, flavor: Flavor, image: Image, spec: RequestSpec, in
         task_state="spawning",
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         networks={network: [_mac()]},
+        user_metadata=dict(request.meta),
+        key_name=request.key_name,
     )
 
 
@@ -262,7 +286,13 @@ def _network(inventory: Inventory, request: BootRequest, host_bridge: str) -> Ne
 
 
 def _build(
-    cluster: Cluster, request: BootRequest, instance: InstanceInfo, host: str | None, limits: dict[str, float], progress
+    cluster: Cluster,
+    request: BootRequest,
+    instance: InstanceInfo,
+    host: str | None,
+    limits: dict[str, float],
+    progress,
+    launch_index: int = 0,
 ) -> BootOutcome:
     """Claim and spawn one instance, rescheduling on failure (Nova's build retry loop).
 
@@ -286,7 +316,9 @@ def _build(
                 instance.vm_state, instance.task_state = "active", None
                 on_progress = (lambda n, h=host: progress(h, n)) if progress else None
                 image = inventory.image(instance.image_id)
-                driver.spawn(SpawnRequest(instance, image, image_source(inventory, image), network, on_progress, request.wait))
+                drive = _config_drive(inventory, request, instance, launch_index) if request.config_drive else None
+                source = image_source(inventory, image)
+                driver.spawn(SpawnRequest(instance, image, source, network, on_progress, request.wait, drive))
                 return outcome
             except ClaimFailed as exc:
                 races += 1
@@ -309,6 +341,30 @@ def _build(
     finally:
         for fresh in owned:
             fresh.close()
+
+
+def _config_drive(inventory: Inventory, request: BootRequest, instance: InstanceInfo, launch_index: int) -> bytes:
+    """The instance's config drive: built here, once its host (and so its zone) is chosen."""
+    keypair = inventory.keypair(request.key_name) if request.key_name else None
+    ports = tuple(
+        configdrive.Port(id=instance.uuid, mac=macs[0], network_id=network, devname=f"tap{instance.uuid[:11]}")
+        for network, macs in instance.networks.items()
+    )
+    return configdrive.build_iso(
+        configdrive.InstanceMetadata(
+            uuid=instance.uuid,
+            name=instance.name,
+            hostname=configdrive.sanitize_hostname(instance.name, default=f"Server-{instance.uuid}"),
+            availability_zone=instance.zone,
+            launch_index=launch_index,
+            key_name=keypair.name if keypair else None,
+            key_data=keypair.public_key if keypair else None,
+            key_type=keypair.type if keypair else "ssh",
+            meta=dict(request.meta),
+            user_data=request.user_data,
+            ports=ports,
+        )
+    )
 
 
 def _reschedule(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
@@ -14,6 +14,7 @@ from novactl.commands.common import (
     absent,
     command,
     down_reasons,
+    key_values,
     networks,
     outcomes_listing,
     parse_hints,
@@ -21,6 +22,7 @@ from novactl.commands.common import (
     show_fields,
     with_output,
 )
+from novactl.configdrive import MAX_USERDATA_SIZE
 from novactl.output import Listing, ShowOne
 
 if TYPE_CHECKING:
@@ -49,6 +51,10 @@ LONG_COLUMNS = ["Host", "Flavor", "Image", "Availability Zone"]
 @click.option("--nic", "nic", metavar="net-name=NAME", help="The network to attach (default: the first network).")
 @click.option("--dry-run", is_flag=True, help="Schedule only: explain every filter's and weigher's decision; touch nothing.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Return once libvirt reports the guest running.")
+@click.option("--key-name", help="Keypair whose public key the guest gets (keypair-list).")
+@click.option("--user-data", type=click.File("rb"), help="User data file, passed byte-exact (at most 65535 bytes once base64 encoded).")
+@click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="Server metadata (repeatable), in the config drive's meta.")
+@click.option("--config-drive/--no-config-drive", default=True, show_default=True, help="Attach Nova's config-2 drive.")
 @with_output
 @pass_app
 def boot(
@@ -63,6 +69,10 @@ def boot(
     nic: str | None,
     dry_run: bool,
     wait: bool,
+    key_name: str | None,
+    user_data: BinaryIO | None,
+    meta: tuple[str, ...],
+    config_drive: bool,
 ) -> Listing | ShowOne:
     """Boot a new server (Nova's filter scheduler picks the host)."""
     from novactl import pipeline
@@ -82,6 +92,10 @@ def boot(
         max_count=max_count or min_count or 1,
         network=network,
         wait=wait,
+        key_name=key_name,
+        user_data=user_data.read(MAX_USERDATA_SIZE + 1) if user_data else None,  # past the limit in any encoding
+        meta=key_values(meta, "--meta"),
+        config_drive=config_drive,
     )
     if dry_run:
         from novactl.commands.explain import dry_run_result

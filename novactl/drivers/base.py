@@ -39,6 +39,7 @@ class SpawnRequest:
     network: Network
     progress: Callable[[int], None] | None = None  # bytes sent, for a progress bar
     wait: bool = True  # return only once libvirt reports the domain running
+    config_drive: bytes | None = None  # the ISO to write as <instance dir>/disk.config (configdrive.py)
 
 
 @dataclass

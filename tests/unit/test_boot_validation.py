@@ -36,3 +36,33 @@ def test_flavor_below_the_images_min_ram_is_refused(inventory: Path, dry_run: li
 
 def test_a_flavor_meeting_the_minimums_is_planned(inventory: Path) -> None:
     assert '"chosen": "h1"' in invoke(inventory, "boot", "vm", "--flavor", "big", "--image", "fat", "--dry-run", "-f", "json")
+
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINjMJamD4Gmo6fGT/c6XtvN+Cn4Ewlgu83Q6NrkA1Hsu"
+KEYED = INVENTORY + f"keypairs:\n  - {{name: ops, public_key: {KEY}}}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--key-name", "nope"], "Invalid key_name provided: 'nope'"),
+        (["--user-data", "missing.txt"], "--user-data"),
+        (["--user-data", "big.txt"], "User data too large. User data must be no larger than 65535 bytes once base64 encoded."),
+        (["--meta", "=x"], "--meta"),
+        (["--meta", "k=" + "v" * 256], "values at most 255"),
+    ],
+)
+def test_bad_guest_data_is_exit_2_before_any_host(inventory: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], words: str) -> None:
+    inventory.write_text(KEYED)
+    (inventory.parent / "big.txt").write_bytes(b"x" * 49152)  # 65536 bytes once base64 encoded
+    monkeypatch.chdir(inventory.parent)
+    done = run("-i", inventory, "boot", "vm", "--flavor", "big", "--image", "fat", *args)
+    assert done.exit_code == 2, done.stderr
+    assert words in done.stderr and done.stdout == ""
+
+
+def test_guest_data_within_novas_limits_is_planned(inventory: Path) -> None:
+    inventory.write_text(KEYED)
+    (inventory.parent / "ud.txt").write_bytes(b"x" * 49149)  # 65532 bytes once base64 encoded
+    args = ["--key-name", "ops", "--user-data", str(inventory.parent / "ud.txt"), "--meta", "role=web", "--dry-run", "-f", "json"]
+    assert '"chosen": "h1"' in invoke(inventory, "boot", "vm", "--flavor", "big", "--image", "fat", *args)

@@ -25,6 +25,7 @@ class DomainSpec:
     bridge: str
     mac: str
     tap: str
+    config_drive: str | None = None  # the ISO's path, attached read-only as a cdrom as Nova does
 
 
 def build(spec: DomainSpec) -> str:
@@ -53,6 +54,12 @@ def build(spec: DomainSpec) -> str:
         ET.SubElement(disk, "driver", {"name": "qemu", "type": "qcow2"})
         ET.SubElement(disk, "source", {"file": path})
         ET.SubElement(disk, "target", {"dev": target, "bus": "virtio"})
+    if spec.config_drive:
+        cdrom = ET.SubElement(devices, "disk", {"type": "file", "device": "cdrom"})
+        ET.SubElement(cdrom, "driver", {"name": "qemu", "type": "raw"})
+        ET.SubElement(cdrom, "source", {"file": spec.config_drive})
+        ET.SubElement(cdrom, "target", {"dev": "hdd", "bus": "ide"})  # Nova's config drive on i440fx
+        ET.SubElement(cdrom, "readonly")
     interface = ET.SubElement(devices, "interface", {"type": "bridge"})
     ET.SubElement(interface, "mac", {"address": spec.mac})
     ET.SubElement(interface, "source", {"bridge": spec.bridge})

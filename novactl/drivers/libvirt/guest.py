@@ -40,6 +40,7 @@ def define(host: Host, instance: InstanceInfo, disks: list[tuple[str, str]], bri
             bridge=bridge,
             mac=mac,
             tap=vif.tap_name(instance.uuid),
+            config_drive=paths.config_drive(config, instance.uuid) if instance.config_drive else None,
         )
     )
     host.connection.write_file(f"{directory}/libvirt.xml", xml.encode())

@@ -50,6 +50,12 @@ def to_element(instance: InstanceInfo) -> ET.Element:
         ET.SubElement(root, _q("fault"), {k: str(v) for k, v in instance.fault.items()})
     for key, value in instance.metadata.items():
         ET.SubElement(root, _q("meta"), {"key": key, "value": str(value)})
+    for key, value in instance.user_metadata.items():
+        ET.SubElement(root, _q("user_meta"), {"key": key, "value": value})
+    if instance.key_name:
+        ET.SubElement(root, _q("key"), {"name": instance.key_name})
+    if instance.config_drive:
+        ET.SubElement(root, _q("config_drive"))
     return root
 
 
@@ -91,6 +97,9 @@ def from_xml(text: str, host: str, uuid: str, instance_name: str) -> InstanceInf
         networks={n.get("name", ""): n.get("mac", "").split(",") for n in root.findall(_q("network"))},
         fault=dict(fault.attrib) if fault is not None else None,
         metadata={m.get("key", ""): m.get("value", "") for m in root.findall(_q("meta"))},
+        user_metadata={m.get("key", ""): m.get("value", "") for m in root.findall(_q("user_meta"))},
+        key_name=key.get("name") if (key := root.find(_q("key"))) is not None else None,
+        config_drive=root.find(_q("config_drive")) is not None,
     )
 
 

@@ -59,7 +59,7 @@ def migrate_disk_and_power_off(src: Host, dst: Host, instance: InstanceInfo, tim
     target = paths.instance_dir(dst.config, instance.uuid)
     try:
         imagebackend.make_directory(dst.connection, dst.config, instance.uuid)
-        for name in imagebackend.listed(src.connection, kept):
+        for name in _carried(src, kept, instance):
             copy_file(src, f"{kept}/{name}", dst, f"{target}/{name}")
     except Exception as exc:
         with contextlib.suppress(HostError):
@@ -68,6 +68,12 @@ def migrate_disk_and_power_off(src: Host, dst: Host, instance: InstanceInfo, tim
         if not isinstance(exc, (HostError, OSError)):
             raise
         raise HostError(dst.name, f"copying the disks of {instance.uuid} failed: {reason(exc)}") from None
+
+
+def _carried(host: Host, directory: str, instance: InstanceInfo) -> list[str]:
+    """The files a move copies: the disks, and the config drive when the instance has one."""
+    config_drive = paths.config_drive(host.config, instance.uuid).rpartition("/")[2]
+    return [*imagebackend.listed(host.connection, directory), *([config_drive] if instance.config_drive else [])]
 
 
 def finish_migration(host: Host, instance: InstanceInfo, image: Image, image_source: str, network: Network, power_on: bool) -> None:
@@ -160,6 +166,8 @@ def _pre_live_migration(src: Host, dst: Host, instance: InstanceInfo, image: Ima
         size = str(imagebackend.virtual_size(src.connection, f"{source_dir}/{name}", in_use=True))
         backing = (base, base_format) if name == imagebackend.ROOT else None
         imagebackend.create(conn, f"{directory}/{name}", size, backing)
+    if instance.config_drive:  # read-only: block migration copies only the writable disks
+        copy_file(src, paths.config_drive(src.config, instance.uuid), dst, paths.config_drive(dst.config, instance.uuid))
     vif.ensure_bridge(dst, network.bridge, network.physical_interface)
 
 

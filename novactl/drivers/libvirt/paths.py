@@ -24,6 +24,11 @@ def instance_dir(host: HostConfig, instance_uuid: str) -> str:
     return f"{host.instances_path}/{instance_uuid}"
 
 
+def config_drive(host: HostConfig, instance_uuid: str) -> str:
+    """Nova's name for the config drive: disk.config beside the disks, so moves and delete carry it."""
+    return f"{instance_dir(host, instance_uuid)}/disk.config"
+
+
 def host_lock(host: HostConfig) -> str:
     return f"{host.state_path}/locks/host.lock"
 

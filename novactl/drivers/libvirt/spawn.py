@@ -1,7 +1,8 @@
 """Spawn and its inverse, destroy, on a libvirt host; every step of a spawn undone if a later one fails.
 
 Order (as nova-compute's _build_and_run_instance): image into _base once -> instance directory ->
-qcow2 overlay (+ ephemeral, swap) -> bridge -> domain XML -> define -> start -> wait running.
+qcow2 overlay (+ ephemeral, swap) -> config drive -> bridge -> domain XML -> define -> start -> wait
+running. The config drive lives in the instance directory, so delete and the moves carry it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
         directory = imagebackend.make_directory(conn, config, instance.uuid)
         undo.append(("instance directory", lambda: conn.run(["rm", "-rf", "--", directory], check=False)))
         disks = _create_disks(conn, instance, base, base_format, directory)
+        if request.config_drive is not None:
+            conn.write_file(paths.config_drive(config, instance.uuid), request.config_drive)
+            instance.config_drive = True
         if vif.ensure_bridge(host, request.network.bridge, request.network.physical_interface):
             undo.append(("bridge", lambda: vif.remove_bridge_if_unused(host, request.network.bridge)))
         undo.append(("domain", lambda: _undefine_if_defined(host, instance.uuid)))

@@ -38,6 +38,9 @@ def full_instance() -> InstanceInfo:
         networks={"private": ["52:54:00:12:34:56"]},
         fault={"code": "500", "message": 'No valid host <& "quoted">', "created": "2026-11-25T23:01:00Z"},
         metadata={"old_host": "compute2", "old_flavor": "1"},
+        user_metadata={"role": "web <&>"},
+        key_name="ops",
+        config_drive=True,
     )
 
 
@@ -72,6 +75,7 @@ def domain_spec(instance: InstanceInfo, virt_type: str = "kvm", cpu_mode: str = 
         bridge="br-novactl",
         mac=instance.networks["private"][0],
         tap=f"tap{instance.uuid[:11]}",
+        config_drive=f"{directory}/disk.config" if instance.config_drive else None,
     )
 
 
