@@ -188,7 +188,7 @@ def build_inventory(data: dict, marks: dict, path: str, source_dir: Path) -> Inv
         # No `flavors:` key keeps Nova's classic m1.* flavors; a `flavors:` list (even empty) replaces them.
         flavors=[_flavor(f) for f in data.get("flavors", CLASSIC_FLAVORS)],
         images=[_image(i) for i in data.get("images", [])],
-        networks=[Network(**n) for n in data.get("networks", [])],
+        networks=[_network(n, marks, path, i) for i, n in enumerate(data.get("networks", []))],
         server_groups=[ServerGroupDef(**g) for g in data.get("server_groups", [])],
         source_dir=source_dir,
         keypairs=[_keypair(k, source_dir, marks, path, i) for i, k in enumerate(data.get("keypairs", []))],
@@ -444,6 +444,21 @@ def _flavor(raw: dict) -> Flavor:
 
 def _image(raw: dict) -> Image:
     return Image(**raw)
+
+
+def _network(raw: dict, marks: dict, path: str, index: int) -> Network:
+    values = dict(raw)
+    if "cidr" in raw:
+        from novactl.ipam import subnet_problem
+
+        problem = subnet_problem(raw)
+        if problem:
+            raise InventoryError(_located(path, marks, ("networks", index), f"network {raw['name']!r}: {problem}"))
+    elif any(key in raw for key in ("gateway_ip", "allocation_pools", "dns_nameservers")):
+        raise InventoryError(_located(path, marks, ("networks", index), f"network {raw['name']!r}: subnet fields need a cidr"))
+    values["dns_nameservers"] = tuple(raw.get("dns_nameservers", ()))
+    values["allocation_pools"] = tuple(raw.get("allocation_pools", ()))
+    return Network(**values)
 
 
 def _keypair(raw: dict, source_dir: Path, marks: dict, path: str, index: int) -> Keypair:

@@ -217,6 +217,20 @@ SCHEMA: dict[str, Any] = {
                     "name": {"type": "string", "pattern": SAFE_NAME},
                     "bridge": {"type": "string", "pattern": BRIDGE},
                     "physical_interface": {"type": "string", "pattern": BRIDGE},
+                    # Neutron's subnet fields; inventory.py checks them as addresses (ipam.subnet_problem).
+                    "cidr": _str,
+                    "gateway_ip": _str,
+                    "dns_nameservers": _str_list,
+                    "allocation_pools": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["start", "end"],
+                            "properties": {"start": _str, "end": _str},
+                        },
+                    },
+                    "mtu": {"type": "integer", "minimum": 68, "maximum": 65535},
                 },
             },
         },

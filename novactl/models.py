@@ -75,6 +75,12 @@ class Network:
     name: str
     bridge: str
     physical_interface: str | None = None
+    # Neutron's subnet fields (checked by ipam.subnet at load); with a cidr, ports get fixed IPs.
+    cidr: str | None = None
+    gateway_ip: str | None = None
+    dns_nameservers: tuple[str, ...] = ()
+    allocation_pools: tuple[dict, ...] = ()
+    mtu: int | None = None
 
 
 @dataclass(frozen=True)

@@ -346,8 +346,9 @@ def _build(
 def _config_drive(inventory: Inventory, request: BootRequest, instance: InstanceInfo, launch_index: int) -> bytes:
     """The instance's config drive: built here, once its host (and so its zone) is chosen."""
     keypair = inventory.keypair(request.key_name) if request.key_name else None
+    mtus = {network.name: network.mtu for network in inventory.networks}
     ports = tuple(
-        configdrive.Port(id=instance.uuid, mac=macs[0], network_id=network, devname=f"tap{instance.uuid[:11]}")
+        configdrive.Port(id=instance.uuid, mac=macs[0], network_id=network, devname=f"tap{instance.uuid[:11]}", mtu=mtus.get(network))
         for network, macs in instance.networks.items()
     )
     return configdrive.build_iso(
