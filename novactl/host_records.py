@@ -132,6 +132,11 @@ def check_instance(instance: InstanceInfo) -> InstanceInfo:
     if instance.fault is not None:
         _check_mapping(instance.fault, "fault", lambda value: isinstance(value, (str, int)) and len(str(value)) <= MAX_TEXT)
     _check_mapping(instance.metadata, "metadata", lambda value: isinstance(value, str) and len(value) <= MAX_TEXT)
+    _check_mapping(instance.user_metadata, "user metadata", lambda value: isinstance(value, str) and len(value) <= 255)
+    if instance.key_name is not None:
+        _match(instance.key_name, SAFE_NAME, "key name")
+    if not isinstance(instance.config_drive, bool):
+        raise BadRecord(f"config_drive {_shown(instance.config_drive)} is not a boolean")
     return instance
 
 

@@ -171,3 +171,25 @@ def test_list_instances_skips_bad_claims_and_counts_bad_metadata_as_foreign_usag
     assert [i.uuid for i in instances] == [good.uuid, building.uuid]
     assert (node.extra_memory_mb_used, node.extra_vcpus_used) == (bad.flavor.ram, bad.flavor.vcpus)
 
+
+
+def test_guest_data_fields_are_checked_too() -> None:
+    from dataclasses import replace
+
+    from novactl.host_records import BadRecord, check_instance
+    from novactl.hoststate import InstanceInfo
+    from novactl.models import Flavor
+
+    good = InstanceInfo(
+        uuid="8d589108-215d-4489-8653-8d8af8183056",
+        name="vm",
+        host="h1",
+        flavor=Flavor(id="1", name="m1.tiny", ram=512, disk=1, vcpus=1),
+        user_metadata={"role": "web"},
+        key_name="ops",
+        config_drive=True,
+    )
+    assert check_instance(good) is good
+    for bad in ({"key_name": "../k"}, {"config_drive": "yes"}, {"user_metadata": {"k": "v" * 256}}, {"user_metadata": {"k": 1}}):
+        with pytest.raises(BadRecord):
+            check_instance(replace(good, **bad))
