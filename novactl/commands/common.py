@@ -225,7 +225,7 @@ def show_fields(instance: InstanceInfo, host_up: bool = True) -> dict[str, Any]:
         "flavor": output.Shown({"id": instance.flavor.id, "name": instance.flavor.name}, f"{instance.flavor.name} ({instance.flavor.id})"),
         "id": instance.uuid,
         "image": instance.image_id,
-        "key_name": instance.key_name or "-",
+        "key_name": absent(instance.key_name),
         "metadata": dict(instance.user_metadata),
         "name": instance.name,
         "networks": networks(instance),
