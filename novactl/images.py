@@ -63,6 +63,32 @@ def detect_format(path: Path) -> dict:
     return info
 
 
+def check_disk_image(path: Path, disk_format: str, name: str) -> None:
+    """Refuse a file that is not the declared kind of disk image, before any of it is sent to a host.
+
+    qemu-img calls anything it does not recognise raw, so a raw image must also look like a disk: whole
+    512-byte sectors and a boot sector (MBR, or GPT's protective MBR). Without that check an inventory
+    naming ~/.ssh/id_ed25519 as a raw image would copy the key to every host.
+    """
+    info = detect_format(path)
+    found = info["format"]
+    if info.get("backing-filename"):
+        raise UsageError(f"image {name}: {path} has a backing file; flatten it first (qemu-img convert)")
+    if found != disk_format:
+        raise UsageError(f"image {name}: {path} is {found}, not {disk_format} as the inventory says (qemu-img info)")
+    if found == "raw":
+        check_raw_disk(path, name)
+
+
+def check_raw_disk(path: Path, name: str) -> None:
+    with open(path, "rb") as handle:
+        handle.seek(510)
+        signature = handle.read(2)
+        size = os.fstat(handle.fileno()).st_size
+    if size == 0 or size % 512 or signature != b"\x55\xaa":
+        raise UsageError(f"image {name}: {path} is not a raw disk image (whole sectors with an MBR or GPT boot sector)")
+
+
 def upload(
     inventory: Inventory,
     name: str,
@@ -83,6 +109,8 @@ def upload(
         raise UsageError(f"{file} is {found}; novactl serves {' and '.join(DISK_FORMATS)} (qemu-img convert -O qcow2)")
     if disk_format not in ("auto", found):
         raise UsageError(f"{file} is {found}, not {disk_format} (qemu-img info)")
+    if found == "raw":
+        check_raw_disk(file, name)
     path = writable_inventory(inventory)
     file = file.resolve()
     try:

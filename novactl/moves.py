@@ -25,7 +25,7 @@ from novactl.errors import HostError, NovactlError, NoValidHost, UsageError
 from novactl.hoststate import PAUSED, RUNNING, SHUTDOWN, InstanceInfo
 from novactl.lifecycle import Outcome, check_state, find
 from novactl.models import Flavor, Inventory, Network
-from novactl.pipeline import image_source
+from novactl.pipeline import sendable_image_source
 from novactl.poller import Cluster, poll
 from novactl.scheduler.request import InstanceGroup, RequestSpec
 from novactl.scheduler.scheduler import Scheduler
@@ -112,7 +112,7 @@ def _network(cluster: Cluster, instance: InstanceInfo, host: str) -> Network:
 
 def _image(cluster: Cluster, instance: InstanceInfo):
     image = cluster.inventory.image(instance.image_id)
-    return image, image_source(cluster.inventory, image)
+    return image, sendable_image_source(cluster.inventory, image)
 
 
 # -- cold: resize and migrate ------------------------------------------------------------------------

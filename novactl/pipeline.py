@@ -19,12 +19,14 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from novactl import configdrive, server_groups
 from novactl.claims import ClaimFailed
 from novactl.drivers.base import SpawnRequest
 from novactl.errors import EXIT_FAILED, HostError, NotFound, NovactlError, NoValidHost, UsageError, unknown
 from novactl.hoststate import HostState, InstanceInfo
+from novactl.images import check_disk_image
 from novactl.instances import resolve
 from novactl.inventory_schema import HOSTNAME
 from novactl.models import Flavor, Image, Inventory, Network
@@ -198,9 +200,8 @@ def validate(inventory: Inventory, request: BootRequest, need_image_file: bool =
         raise UsageError(f"flavor {flavor.name}'s memory ({flavor.ram} MB) is below image {image.name}'s min_ram ({image.min_ram} MB)")
     if flavor.disk and flavor.disk < image.min_disk:
         raise UsageError(f"flavor {flavor.name}'s disk ({flavor.disk} GB) is below image {image.name}'s min_disk ({image.min_disk} GB)")
-    source = image_source(inventory, image)
-    if need_image_file and (not os.access(source, os.R_OK) or not os.path.isfile(source)):
-        raise UsageError(f"image {image.name}: file {source} is missing or unreadable")
+    if need_image_file:
+        sendable_image_source(inventory, image)
     return flavor, image
 
 
@@ -219,6 +220,15 @@ def _validate_guest_data(inventory: Inventory, request: BootRequest) -> None:
 
 def image_source(inventory: Inventory, image: Image) -> str:
     return str(inventory.source_dir / os.path.expanduser(image.file))
+
+
+def sendable_image_source(inventory: Inventory, image: Image) -> str:
+    """The image's file, once qemu-img agrees it is the disk image the inventory declares (images.py)."""
+    source = image_source(inventory, image)
+    if not os.access(source, os.R_OK) or not os.path.isfile(source):
+        raise UsageError(f"image {image.name}: file {source} is missing or unreadable")
+    check_disk_image(Path(source), image.disk_format, image.name)
+    return source
 
 
 def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, int], None] | None = None) -> list[BootOutcome]:

@@ -73,17 +73,12 @@ def image_cache_prune(app: App, min_age: str, dry_run: bool, image: str | None, 
 @pass_app
 def image_cache_warm(app: App, image: str, hosts: tuple[str, ...]) -> Listing:
     """Put IMAGE in the hosts' caches before a burst of boots (Nova's image pre-caching)."""
-    import os
-
     from novactl import image_cache
-    from novactl.errors import UsageError
-    from novactl.pipeline import image_source
+    from novactl.pipeline import sendable_image_source
 
     inventory = app.inventory
     found = inventory.image(image)
-    source = image_source(inventory, found)
-    if not os.access(source, os.R_OK):
-        raise UsageError(f"image {found.name}: its file {source} cannot be read here")
+    source = sendable_image_source(inventory, found)
     targets = image_cache.select_hosts(inventory, hosts)
     rows = image_cache.warm(inventory, found, source, targets, progress=lambda text: click.echo(text, err=True))
     table = [[r.host, found.name, found.id, r.result] for r in rows]

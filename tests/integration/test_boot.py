@@ -72,6 +72,7 @@ def test_boot_builds_everything_on_the_chosen_host(lab: Lab, inventory: Path, ma
     assert overlay["backing-filename"] == base and overlay["backing-filename-format"] == "raw"
     assert overlay["virtual-size"] == 1024**3  # grown to the flavor's root disk
     assert json.loads(lab.exec(host, ["qemu-img", "info", "-U", "--output=json", base]).stdout)["format"] == "raw"
+    assert lab.exec(host, ["stat", "-c", "%a", base]).stdout.strip() == "640"  # a whole disk: not world-readable
 
     xml = lab.virsh(host, "dumpxml", domain)
     assert "<source bridge='br-novactl'/>" in xml and f"<target dev='tap{uuid[:11]}'/>" in xml

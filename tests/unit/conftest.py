@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -82,7 +83,13 @@ def fake_cluster(write_inventory: Callable[..., Path]) -> Path:
     """The FAKE_CLUSTER inventory in tmp_path, with the cirros image's file present (ubuntu's is not)."""
     path = write_inventory(FAKE_CLUSTER)
     (path.parent / "images").mkdir()
-    (path.parent / "images" / "cirros.qcow2").write_bytes(b"QFI\xfb")
+    make_qcow2(path.parent / "images" / "cirros.qcow2")
+    return path
+
+
+def make_qcow2(path: Path) -> Path:
+    """A small, empty qcow2: boot checks an image file with qemu-img before anything is sent."""
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "1M"], check=True)
     return path
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.conftest import make_qcow2
 from tests.unit.runner import invoke, run
 
 WEB_ID = "5b0e6a7c-2f4d-4c1b-8e9a-7d3c2b1a0f65"
@@ -132,7 +133,7 @@ def write_cluster(directory: Path, text: str, name: str = "inventory.yaml") -> P
     path = directory / name
     path.write_text(textwrap.dedent(text))
     (directory / "images").mkdir(exist_ok=True)
-    (directory / "images" / "cirros.qcow2").write_bytes(b"QFI\xfb")
+    make_qcow2(directory / "images" / "cirros.qcow2")
     return path
 
 

@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from novactl.errors import InventoryError, UsageError
+from novactl.images import check_disk_image
 from novactl.inventory import MAX_INVENTORY_BYTES, load_inventory, parse_inventory
 from novactl.inventory_schema import MAX_MB
 from novactl.lifecycle import image_create
 from novactl.models import HostConfig
 from novactl.output import Listing, ShowOne, render, terminal_safe
+from tests.unit.conftest import make_qcow2
 
 FLAVOR = '{id: "1", name: m1.tiny, ram: 512, disk: 1, vcpus: 1}'
 HOST = "{name: c1, driver: fake, facts: {memory_mb: 8192, vcpus: 4, local_gb: 100}}"
@@ -262,3 +264,34 @@ def test_error_lines_are_terminal_safe(cluster, run_main):
     result = run_main("-i", str(cluster), "flavor-show", "\x1b[2Jx")
     assert result.exit_code == 2
     assert "\x1b" not in result.stderr and "\\x1b[2Jx" in result.stderr
+
+
+# -- image files: what qemu-img says they are, before anything is sent ------------------------------------
+
+
+def test_a_key_file_declared_raw_is_refused(tmp_path):
+    key = tmp_path / "id_ed25519"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n")
+    with pytest.raises(UsageError, match=r"is not a raw disk image \(whole sectors with an MBR or GPT boot sector\)"):
+        check_disk_image(key, "raw", "stolen")
+    key.write_bytes(key.read_bytes().ljust(4096, b"\0"))  # whole sectors, still no boot sector
+    with pytest.raises(UsageError, match="is not a raw disk image"):
+        check_disk_image(key, "raw", "stolen")
+
+
+def test_a_qcow2_declared_raw_is_refused_and_a_real_raw_disk_passes(tmp_path):
+    qcow2 = make_qcow2(tmp_path / "disk.qcow2")
+    with pytest.raises(UsageError, match=r"image i: .*disk.qcow2 is qcow2, not raw as the inventory says"):
+        check_disk_image(qcow2, "raw", "i")
+    check_disk_image(qcow2, "qcow2", "i")
+    raw = tmp_path / "disk.raw"
+    raw.write_bytes(b"\0" * 510 + b"\x55\xaa" + b"\0" * 512)
+    check_disk_image(raw, "raw", "i")
+
+
+def test_boot_refuses_an_image_file_that_is_not_its_format_before_any_host(cluster, run_main):
+    (cluster.parent / "cirros.qcow2").write_text("not an image\n")
+    result = run_main("-i", str(cluster), "boot", "--flavor", "m1.tiny", "--image", "cirros", "x")
+    assert result.exit_code == 2
+    source = cluster.parent / "cirros.qcow2"
+    assert result.stderr == f"ERROR: image cirros: {source} is raw, not qcow2 as the inventory says (qemu-img info)\n"

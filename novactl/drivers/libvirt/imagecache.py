@@ -76,7 +76,9 @@ def ensure_base(
             if base_format == "raw" and image.disk_format != "raw":
                 conn.run(["qemu-img", "convert", "-f", image.disk_format, "-O", "raw", "--", part, f"{part}.raw"])
                 conn.run(["mv", "-f", "--", f"{part}.raw", part])
-            conn.run(["chmod", "0644", "--", part])
+            # Not world-readable: a base is a whole disk. qemu (libvirt-qemu here) reads it through libvirt's
+            # dynamic ownership, which labels the backing chain of a guest it starts.
+            conn.run(["chmod", "0640", "--", part])
             conn.run(["mv", "-f", "--", part, base])
         finally:
             conn.run(["rm", "-f", "--", part, f"{part}.raw"], check=False)
