@@ -211,7 +211,7 @@ def test_list_on_a_fake_host(write_inventory, run_main):
         (["image-cache-prune", "--host", "nosuch"], "ERROR: unknown host 'nosuch'"),
         (["image-cache-list", "--host", "nosuch"], "ERROR: unknown host 'nosuch'"),
         (["image-cache-warm", "nosuch"], "ERROR: unknown image 'nosuch'"),
-        (["image-cache-warm", "other", "--host", "f1"], "ERROR: image other: its file"),
+        (["image-cache-warm", "other", "--host", "f1"], "ERROR: image other: file "),
     ],
 )
 def test_bad_input_is_exit_2(write_inventory, run_main, argv, message):

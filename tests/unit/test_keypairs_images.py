@@ -172,7 +172,7 @@ def test_image_upload_on_the_default_records_format_and_md5(home, run_main, tmp_
 @needs_qemu_img
 def test_image_upload_raw_is_detected(fake_cluster, run_main, tmp_path):
     image = tmp_path / "raw.img"
-    image.write_bytes(b"\0" * 1024 * 1024)
+    image.write_bytes(b"\0" * 510 + b"\x55\xaa" + b"\0" * (1024 * 1024 - 512))  # a disk: sectors and a boot sector
     done = run_main("-i", str(fake_cluster), "image-upload", "r", "--file", str(image), "--disk-format", "raw", "-f", "value", "-c", "file")
     assert done.exit_code == 0, done.stderr
     assert done.stdout.strip() == "raw.img"  # next to the inventory: stored relative to it
@@ -204,3 +204,12 @@ def test_image_upload_refuses_an_existing_name(fake_cluster, run_main, tmp_path)
     done = run_main("-i", str(fake_cluster), "image-upload", "cirros", "--file", str(tmp_path / "x.img"))
     assert (done.exit_code, done.stderr) == (2, "ERROR: the inventory already has an image 'cirros'\n")
     assert not os.path.exists(tmp_path / "home")
+
+
+@needs_qemu_img
+def test_image_upload_refuses_a_key_file_as_raw(fake_cluster, run_main, tmp_path):
+    key = tmp_path / "id_ed25519"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n")
+    done = run_main("-i", str(fake_cluster), "image-upload", "k", "--file", str(key), "--disk-format", "raw")
+    assert done.exit_code == 2
+    assert done.stderr == f"ERROR: image k: {key} is not a raw disk image (whole sectors with an MBR or GPT boot sector)\n"
