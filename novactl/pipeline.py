@@ -42,6 +42,7 @@ LOG = logging.getLogger("novactl.conductor")
 # the dry run's plan stay small (100,000 took 4.5 s and 176 MB in a dry run before this cap).
 MAX_COUNT = 1000
 MAX_METADATA_ITEMS = 128  # Nova's default metadata_items quota
+_DRIVES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="configdrive")  # threads start on first use
 # fullmatch, never match with $: $ also matches before a final newline, so "x\n" passed.
 SAFE_INSTANCE_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
@@ -320,15 +321,17 @@ def _build(
             instance.host, instance.zone = host, state.zone
             network = _network(inventory, request, driver.host.bridge)
             instance.networks = {network.name: next(iter(instance.networks.values()))}
+            # The drive (pure CPU work) is built while the claim waits on the host: off the boot's path.
+            drive = _DRIVES.submit(_config_drive, inventory, request, instance, launch_index) if request.config_drive else None
             try:
                 driver.claim(instance, limits)
                 LOG.debug("[instance: %s] Claim successful on %s", instance.uuid, host)
                 instance.vm_state, instance.task_state = "active", None
                 on_progress = (lambda n, h=host: progress(h, n)) if progress else None
                 image = inventory.image(instance.image_id)
-                drive = _config_drive(inventory, request, instance, launch_index) if request.config_drive else None
                 source = image_source(inventory, image)
-                driver.spawn(SpawnRequest(instance, image, source, network, on_progress, request.wait, drive))
+                iso = drive.result() if drive else None
+                driver.spawn(SpawnRequest(instance, image, source, network, on_progress, request.wait, iso))
                 return outcome
             except ClaimFailed as exc:
                 races += 1
