@@ -43,3 +43,15 @@ def marker_image(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     path = make_image(tmp_path_factory.mktemp("images") / "marker.qcow2", "qcow2")
     return {"id": MARKER_IMAGE_ID, "name": "marker", "file": str(path), "disk_format": "qcow2"}
+
+
+LINUX_IMAGE_ID = "6c0d5a2e-2222-4b7f-8e1d-3a2b4c5d6e7f"
+
+
+@pytest.fixture(scope="session")
+def linux_image() -> dict:
+    """The real Linux guest (tests/linux_guest) as a qcow2 image entry: built from Debian packages on
+    first use, then cached between runs (see tests/linux_guest/__init__.py)."""
+    from tests.linux_guest import image
+
+    return {"id": LINUX_IMAGE_ID, "name": "linux", "file": str(image()), "disk_format": "qcow2"}
