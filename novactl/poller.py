@@ -1,7 +1,10 @@
 """Poll every host of a command in parallel: {host: HostState}, a dead host never failing the rest.
 
-Each host gets one connection (its driver), bounded by its connect timeout; a host that does not
-answer becomes a HostState with `up=False` and the reason, as nova-compute's service goes down.
+Each host gets one connection (its driver) and one daemon thread. Every remote wait below has its own
+deadline (SSH connect, libvirt open, libvirt keepalive, shell commands); on top of them the poll waits
+for each host at most `poll_deadline` and then abandons its thread, never joining it: a host that
+does not answer in time becomes a HostState with `up=False` and the reason, as nova-compute's service
+goes down, and the command goes on without it.
 The drivers stay open for the rest of the command (claims and spawns reuse the connection) and are
 closed when the `Cluster` is.
 """
@@ -10,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from novactl.drivers import ComputeDriver, make_driver
@@ -56,9 +59,7 @@ def poll(inventory: Inventory, only: list[str] | None = None) -> Cluster:
     cluster = Cluster(inventory)
     if not hosts:
         return cluster
-    with ThreadPoolExecutor(max_workers=min(len(hosts), 64), thread_name_prefix="poll") as pool:
-        outcomes = list(pool.map(lambda host: _poll_one(host, inventory), hosts))
-    for host, driver, report_or_error in outcomes:
+    for host, driver, report_or_error in _poll_all(hosts, inventory):
         cluster.drivers[host.name] = driver
         if isinstance(report_or_error, HostReport):
             cluster.reports[host.name] = report_or_error
@@ -70,6 +71,36 @@ def poll(inventory: Inventory, only: list[str] | None = None) -> Cluster:
         state.updated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         cluster.states[host.name] = state
     return cluster
+
+
+def poll_deadline(host: HostConfig) -> float:
+    """How long a poll waits for a host: SSH and libvirt each get connect_timeout, plus a second of grace.
+
+    Only a host that hangs past every inner deadline meets this one.
+    """
+    return 2 * host.connect_timeout + 1
+
+
+def _poll_all(hosts: list[HostConfig], inventory: Inventory) -> list[tuple[HostConfig, ComputeDriver, HostReport | str]]:
+    """Each host in its own daemon thread; a host whose thread misses its deadline is down, its thread abandoned."""
+    outcomes: dict[str, tuple[HostConfig, ComputeDriver, HostReport | str]] = {}
+    lock = threading.Lock()
+
+    def work(host: HostConfig) -> None:
+        outcome = _poll_one(host, inventory)
+        with lock:
+            outcomes[host.name] = outcome
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work, args=(host,), daemon=True, name=f"poll-{host.name}") for host in hosts]
+    for thread in threads:
+        thread.start()
+    for host, thread in zip(hosts, threads, strict=True):
+        thread.join(max(0.0, started + poll_deadline(host) - time.monotonic()))
+    with lock:  # from here a late thread's outcome is ignored
+        done = dict(outcomes)
+        outcomes.clear()
+    return [done.get(host.name) or (host, make_driver(host, inventory), f"no answer within {poll_deadline(host):g} s") for host in hosts]
 
 
 def _poll_one(host: HostConfig, inventory: Inventory) -> tuple[HostConfig, ComputeDriver, HostReport | str]:

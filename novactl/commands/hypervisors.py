@@ -150,9 +150,10 @@ def hypervisor_servers(app: App, hypervisor: str) -> Listing:
 @with_output
 @pass_app
 def hypervisor_show(app: App, host: str) -> ShowOne:
-    """Display the details of HOST's hypervisor (a live poll)."""
+    """Display the details of HOST's hypervisor (a live poll); exit 1 if it cannot be reached."""
     (state,) = _poll(app, host)
-    return ShowOne(hypervisor_fields(state), footer=down_reasons([state]))
+    # What is known is still shown, with the reason, but the one host asked for gave no answer: a failure.
+    return ShowOne(hypervisor_fields(state), footer=down_reasons([state]), exit_code=0 if state.up else 1)
 
 
 @command("hypervisor-stats", "hosts", examples=["hypervisor-stats"])

@@ -15,7 +15,7 @@ import sh
 
 from novactl.errors import HostError
 from novactl.models import HostConfig
-from novactl.remote import CommandFailed, Result, Unreachable, partial_file
+from novactl.remote import CommandFailed, Result, partial_file
 
 
 class LocalConnection:
@@ -51,12 +51,9 @@ class LocalConnection:
         _atomic_write_local(path, data, mode)
 
     def open_libvirt(self):
-        import libvirt
+        from novactl.remote.libvirt_client import open_connection
 
-        try:
-            return libvirt.open(self.host.libvirt_uri)
-        except libvirt.libvirtError as exc:
-            raise Unreachable(self.host.name, f"libvirt {self.host.libvirt_uri}: {exc.get_error_message()}") from None
+        return open_connection(self.host.libvirt_uri, self.host.name, self.host.connect_timeout)
 
     @contextmanager
     def lock(self, path: str, timeout: float = 60) -> Iterator[None]:

@@ -8,6 +8,9 @@ Protocol: each command line is `shlex.join(argv)` with stdin from /dev/null and 
 into two temporary files; the shell then prints `<token> <status> <stdout bytes> <stderr bytes>` and
 both files, so output of any size or content is framed exactly. The shell also holds flock file
 descriptors, so a lock lives exactly as long as this connection.
+
+Every command has a deadline for its whole reply (not per read): past it the shell is closed, since
+the command may still be running and the next reply could be its late one.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import secrets
 import shlex
 import threading
+import time
 
 import paramiko
 
@@ -33,7 +37,8 @@ class RemoteShell:
         # Sent now, answered later: the login shell's start-up overlaps whatever the caller does next.
         self._channel.exec_command("sh -s")
         self._channel.sendall(_SETUP.format(token=self._token).encode())
-        self._reader = self._channel.makefile("rb")
+        self._buffer = bytearray()
+        self._deadline = 0.0
         self._ready = False
 
     def run(self, argv: list[str], timeout: float) -> tuple[int, bytes, bytes]:
@@ -43,14 +48,16 @@ class RemoteShell:
         """Run one shell line built by this module's callers from quoted parts only."""
         with self._lock:
             try:
+                self._deadline = time.monotonic() + timeout
                 self._channel.settimeout(timeout)
                 if not self._ready:
                     self._expect_ready()
                 self._channel.sendall(
                     f'{{ {line}; }} >"$o" 2>"$e"; s=$?; echo "{self._token} $s $(wc -c <"$o") $(wc -c <"$e")"; cat "$o" "$e"\n'.encode()
                 )
-                header = self._reader.readline().split()
-                if len(header) != 4 or header[0].decode() != self._token:
+                header = self._readline().split()
+                if len(header) != 4 or header[0].decode(errors="replace") != self._token or not all(v.isdigit() for v in header[1:]):
+                    self.close()  # out of step with the shell: nothing it says can be framed any more
                     raise HostError(self._host, "remote shell: unexpected reply (shell died?)")
                 status, out_len, err_len = (int(v) for v in header[1:])
                 return status, self._read(out_len), self._read(err_len)
@@ -62,15 +69,36 @@ class RemoteShell:
                 raise HostError(self._host, f"remote shell: {exc}") from None
 
     def _expect_ready(self) -> None:
-        line = self._reader.readline().strip().decode(errors="replace")
+        line = self._readline().strip().decode(errors="replace")
         if line != self._token:
+            self.close()
             raise HostError(self._host, f"remote shell did not start (got {line[:80]!r})")
         self._ready = True
 
-    def _read(self, size: int) -> bytes:
-        data = self._reader.read(size)
-        if len(data) != size:
+    def _fill(self) -> None:
+        """Receive more bytes before this command's deadline; TimeoutError past it."""
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        self._channel.settimeout(remaining)
+        data = self._channel.recv(1024 * 1024)
+        if not data:
+            self.close()
             raise HostError(self._host, "remote shell: connection closed mid-reply")
+        self._buffer += data  # a bytearray grows in place: a large reply is not copied per packet
+
+    def _readline(self) -> bytes:
+        while (end := self._buffer.find(b"\n")) < 0:
+            self._fill()
+        line = bytes(self._buffer[: end + 1])
+        del self._buffer[: end + 1]
+        return line
+
+    def _read(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            self._fill()
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
         return data
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import secrets
 import shlex
@@ -20,6 +21,7 @@ import paramiko
 from novactl.errors import HostError
 from novactl.models import HostConfig
 from novactl.remote import CommandFailed, Result, Unreachable, partial_file
+from novactl.remote.known_hosts import KnownHosts, host_name
 from novactl.remote.shell import RemoteShell
 from novactl.remote.tunnel import LibvirtTunnel
 
@@ -32,14 +34,41 @@ _READ = 1024 * 1024  # get_file's read size: whatever has arrived, up to this, p
 _STALL = 300  # seconds a transfer may go without a byte before it is abandoned
 
 
+_KNOWN_HOSTS_MAX = 16 * 1024 * 1024  # bytes of known_hosts read: a stray device or huge file stays bounded
+
+
 class _Transport(paramiko.Transport):
-    """paramiko's Transport preferring AES-GCM: one AEAD pass instead of AES-CTR plus HMAC-SHA2."""
+    """paramiko's Transport preferring AES-GCM (one AEAD pass instead of AES-CTR plus HMAC-SHA2) and,
+    as OpenSSH does, the host key algorithms of the keys known_hosts lists for the host."""
 
     _preferred_ciphers = (
         "aes128-gcm@openssh.com",
         "aes256-gcm@openssh.com",
         *(c for c in paramiko.Transport._preferred_ciphers if "gcm" not in c),
     )
+
+    def __init__(self, sock, *args, host_key_types: list[str] = (), **kwargs):  # type: ignore[assignment]
+        super().__init__(sock, *args, **kwargs)
+        offered = self._preferred_keys
+        known = [t for t in host_key_types if t in offered]
+        self._preferred_keys = (*known, *(t for t in offered if t not in known))
+
+
+class HostKeyRefused(paramiko.SSHException):
+    pass
+
+
+class _KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
+    """novactl's known_hosts check (known_hosts.py), where paramiko would consult its own HostKeys."""
+
+    def __init__(self, keys: KnownHosts, name: str):
+        self._keys = keys
+        self._name = name
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        refusal = self._keys.refusal(self._name, key.get_name(), key.asbytes())
+        if refusal is not None:
+            raise HostKeyRefused(refusal)
 
 
 class SSHConnection:
@@ -56,10 +85,20 @@ class SSHConnection:
         self._path_locks: dict[str, threading.Lock] = {}
         known_hosts = os.path.expanduser(host.known_hosts)
         try:
-            self._client.load_host_keys(known_hosts)
+            with open(known_hosts, encoding="utf-8", errors="replace") as handle:
+                keys = KnownHosts.from_text(handle.read(_KNOWN_HOSTS_MAX), known_hosts)
         except OSError as exc:
             raise Unreachable(host.name, f"cannot read known_hosts {known_hosts}: {exc.strerror}") from None
-        self._client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        name = host_name(host.address, host.ssh_port)
+        self._client.set_missing_host_key_policy(_KnownHostsPolicy(keys, name))  # no key is loaded: every host meets it
+        try:
+            self._connect(name, keys)
+        except BaseException:
+            self._client.close()  # its transport thread may be running: a refused host leaves nothing behind
+            raise
+
+    def _connect(self, name: str, keys: KnownHosts) -> None:
+        host = self.host
         try:
             self._client.connect(
                 host.address,
@@ -72,15 +111,13 @@ class SSHConnection:
                 banner_timeout=host.connect_timeout,
                 auth_timeout=host.connect_timeout,
                 channel_timeout=host.connect_timeout,
-                transport_factory=_Transport,
+                transport_factory=functools.partial(_Transport, host_key_types=keys.key_types(name)),
             )
-        except paramiko.BadHostKeyException:
-            raise Unreachable(host.name, f"host key for {host.address} does not match {known_hosts}; refusing to connect") from None
+        except HostKeyRefused as exc:
+            raise Unreachable(host.name, str(exc)) from None
         except paramiko.AuthenticationException:
             raise Unreachable(host.name, f"SSH authentication failed for {host.ssh_user}@{host.address}") from None
         except paramiko.SSHException as exc:
-            if "not found in known_hosts" in str(exc):
-                raise Unreachable(host.name, f"{host.address} is not in {known_hosts}; refusing an unknown host key") from None
             raise Unreachable(host.name, f"SSH to {host.address}: {exc}") from None
         except TimeoutError:  # socket.timeout is TimeoutError
             raise Unreachable(host.name, f"{host.address}:{host.ssh_port}: timed out after {host.connect_timeout:g} s") from None
@@ -129,15 +166,19 @@ class SSHConnection:
             raise HostError(self.host.name, f"cannot write {path}: {err.decode(errors='replace').strip()}")
 
     def open_libvirt(self):
-        import libvirt
+        from novactl.remote.libvirt_client import open_connection
 
+        host = self.host
         if self._tunnel is None:
-            self._tunnel = LibvirtTunnel(self._client.get_transport(), self.host.libvirt_uri)
-        uri = f"{self.host.libvirt_uri.split(':', 1)[0].split('+')[0]}+unix:///system?socket={self._tunnel.socket_path}"
-        try:
-            return libvirt.open(uri)
-        except libvirt.libvirtError as exc:
-            raise HostError(self.host.name, f"libvirt over SSH: {exc.get_error_message()}") from None
+            self._tunnel = LibvirtTunnel(self._client.get_transport(), host.libvirt_uri, host.connect_timeout)
+        uri = f"{host.libvirt_uri.split(':', 1)[0].split('+')[0]}+unix:///system?socket={self._tunnel.socket_path}"
+        return open_connection(uri, host.name, host.connect_timeout, on_timeout=self._drop_tunnel)
+
+    def _drop_tunnel(self) -> None:
+        """Cut the tunnel (and every libvirt connection through it); the next open_libvirt makes a new one."""
+        if self._tunnel is not None:
+            self._tunnel.close()
+            self._tunnel = None
 
     @contextmanager
     def lock(self, path: str, timeout: float = 60) -> Iterator[None]:

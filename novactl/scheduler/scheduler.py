@@ -22,6 +22,7 @@ from novactl.hoststate import HostState, InstanceInfo
 from novactl.models import SchedulerConfig
 from novactl.scheduler import pci
 from novactl.scheduler.filters import make_filters
+from novactl.scheduler.filters.base import ResourceFilter
 from novactl.scheduler.request import RequestSpec
 from novactl.scheduler.result import FilterStep, HostNames, Reasons, SchedulingResult, Weighing
 from novactl.scheduler.weights import make_weighers, normalize
@@ -37,6 +38,13 @@ class Scheduler:
     def __init__(self, config: SchedulerConfig):
         self.config = config
         self.filters = make_filters(list(config.filters), config)
+        # A down host reports no resources: a capacity filter listed ahead of ComputeFilter leaves it
+        # to ComputeFilter, which says it is down, instead of rejecting it for "0 MB of RAM".
+        names = list(config.filters)
+        compute_at = names.index("ComputeFilter") if "ComputeFilter" in names else -1
+        for filt in self.filters[:compute_at] if compute_at > 0 else ():
+            if isinstance(filt, ResourceFilter):
+                filt.passes_down_hosts = True
         self.weighers = make_weighers(list(config.weighers), config)
 
     # -- the request loop ------------------------------------------------------------------------

@@ -268,9 +268,10 @@ def test_hypervisor_show_disabled_host_json(fake_cluster):
     }
 
 
-def test_hypervisor_show_down_host_says_why(fake_cluster):
-    out = invoke(fake_cluster, "hypervisor-show", "compute3", "-c", "state", "-c", "running_vms", "-c", "memory_mb")
-    assert out == (
+def test_hypervisor_show_down_host_says_why_and_exits_1(fake_cluster):
+    result = CliRunner().invoke(cli, ["-i", str(fake_cluster), "hypervisor-show", "compute3", "-c", "state", "-c", "running_vms", "-c", "memory_mb"])
+    assert result.exit_code == 1
+    assert result.stdout == (
         "+-------------+-------+\n"
         "| Property    | Value |\n"
         "+-------------+-------+\n"

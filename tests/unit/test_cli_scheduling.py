@@ -793,11 +793,6 @@ def test_down_host_is_never_chosen(tmp_path):
     assert invoke(path, "capacity", "--flavor", "m1.tiny").endswith("\ngone is down: connection refused\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a down host's HostState has 0 MB/0 GB (poller), so RamFilter, ahead of ComputeFilter, rejects it with "
-    "'host has only 0 MB of RAM' and capacity says 'Limited by ram' instead of ComputeFilter: compute service down",
-)
 def test_down_host_is_explained_as_down(tmp_path):
     path = write_cluster(tmp_path, DOWN)
     assert "  gone: ComputeFilter: compute service down: connection refused" in footer(invoke(path, "boot", "vm", *TINY, "--dry-run"))

@@ -70,6 +70,7 @@ class ResourceFilter(BaseHostFilter):
 
     resource: ClassVar[str] = ""  # what runs out when this filter says no: ram, disk, vcpu
     limit_key: ClassVar[str] = ""  # its key in host_state.limits
+    passes_down_hosts = False  # set by the scheduler when ComputeFilter comes later and rejects them
 
     def requested(self, spec: RequestSpec) -> int:
         raise NotImplementedError
@@ -86,6 +87,8 @@ class ResourceFilter(BaseHostFilter):
             host_state.limits[self.limit_key] = limit
 
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
+        if self.passes_down_hosts and not host_state.up:
+            return True
         passes = self.fits(host_state, self.requested(spec))
         if passes:
             self.record_limit(host_state)
@@ -93,6 +96,8 @@ class ResourceFilter(BaseHostFilter):
 
     def passes_all(self, hosts: list[HostState], spec: RequestSpec) -> list[bool]:
         requested, fits = self.requested(spec), self.fits
+        if self.passes_down_hosts:
+            return [not host.up or fits(host, requested) for host in hosts]
         return [fits(host, requested) for host in hosts]
 
     def explain(self, host_state: HostState, spec: RequestSpec) -> str:

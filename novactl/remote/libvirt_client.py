@@ -1,0 +1,81 @@
+"""Opening libvirt connections that cannot wait forever: a deadline on the open, keepalive after it.
+
+libvirt's client detects a dead or frozen daemon only through keepalive, and keepalive needs an
+event loop: the default implementation is registered once per process and run by a daemon thread.
+`libvirt.open` has no timeout of its own (a frozen libvirtd never answers its first RPC), so it
+runs in a daemon thread that is abandoned, after `on_timeout` has cut its transport, at the deadline.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+
+import libvirt
+
+from novactl.remote import Unreachable
+
+KEEPALIVE_COUNT = 2  # pings unanswered before libvirt closes the connection
+_loop_lock = threading.Lock()
+_loop_started = False
+
+
+def keepalive_interval(connect_timeout: float) -> int:
+    """Seconds between pings, so that a silent daemon is declared dead in about 2x connect_timeout.
+
+    libvirt closes a connection after interval * (count + 1) seconds without a word from the daemon.
+    """
+    return max(1, math.floor(2 * connect_timeout / (KEEPALIVE_COUNT + 1)))
+
+
+def ensure_event_loop() -> None:
+    """Register libvirt's default event loop (before any connection opens) and run it in a daemon thread."""
+    global _loop_started
+    with _loop_lock:
+        if _loop_started:
+            return
+        libvirt.virEventRegisterDefaultImpl()
+        threading.Thread(target=_run_event_loop, daemon=True, name="libvirt-events").start()
+        _loop_started = True
+
+
+def _run_event_loop() -> None:
+    while True:
+        libvirt.virEventRunDefaultImpl()
+
+
+def open_connection(
+    uri: str,
+    host_name: str,
+    connect_timeout: float,
+    on_timeout: Callable[[], None] | None = None,
+) -> libvirt.virConnect:
+    """`libvirt.open(uri)` within `connect_timeout`, with keepalive on; Unreachable with the reason otherwise."""
+    ensure_event_loop()
+    outcome: dict[str, object] = {}
+
+    def attempt() -> None:
+        try:
+            outcome["conn"] = libvirt.open(uri)
+        except libvirt.libvirtError as exc:
+            outcome["error"] = exc.get_error_message()
+
+    opener = threading.Thread(target=attempt, daemon=True, name=f"libvirt-open-{host_name}")
+    opener.start()
+    opener.join(connect_timeout)
+    if opener.is_alive():
+        if on_timeout is not None:
+            on_timeout()
+        raise Unreachable(host_name, f"libvirt did not answer within {connect_timeout:g} s")
+    if "error" in outcome:
+        raise Unreachable(host_name, f"libvirt: {outcome['error']}")
+    conn = outcome["conn"]
+    assert isinstance(conn, libvirt.virConnect)
+    try:
+        conn.setKeepAlive(keepalive_interval(connect_timeout), KEEPALIVE_COUNT)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:  # an in-process driver (test:///) has none
+            conn.close()
+            raise Unreachable(host_name, f"libvirt keepalive: {exc.get_error_message()}") from None
+    return conn

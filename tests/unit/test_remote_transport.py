@@ -1,0 +1,297 @@
+"""novactl/remote without a lab: the remote shell's framing against a real local `sh`, the libvirt
+tunnel's bridge under traffic both ways at once, known_hosts as OpenSSH reads it, deadlines."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import select
+import socket
+import subprocess
+import threading
+import time
+
+import libvirt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from novactl.errors import HostError
+from novactl.remote import Unreachable, libvirt_client
+from novactl.remote.known_hosts import KnownHosts, host_name, parse
+from novactl.remote.shell import RemoteShell
+from novactl.remote.tunnel import _Bridge
+
+# -- the remote shell, framing a real `sh` ---------------------------------------------------------
+
+
+class _ProcessChannel:
+    """The part of paramiko's Channel RemoteShell uses, backed by a local process's pipes.
+
+    What answers is a real `sh -s`, as sshd would start it; only the SSH layer is left out.
+    """
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self._timeout: float | None = None
+        self.closed = False
+
+    def exec_command(self, command: str) -> None:
+        self.process = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+
+    def settimeout(self, timeout: float) -> None:
+        self._timeout = timeout
+
+    def sendall(self, data: bytes) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(data)
+
+    def recv(self, size: int) -> bytes:
+        assert self.process is not None and self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], self._timeout)
+        if not ready:
+            raise TimeoutError
+        return os.read(self.process.stdout.fileno(), size)
+
+    def close(self) -> None:
+        if not self.closed and self.process is not None:
+            self.closed = True
+            self.process.kill()
+            self.process.wait()
+
+
+class _ProcessTransport:
+    def __init__(self) -> None:
+        self.channel = _ProcessChannel()
+
+    def open_session(self) -> _ProcessChannel:
+        return self.channel
+
+
+@pytest.fixture
+def shell():
+    transport = _ProcessTransport()
+    remote = RemoteShell(transport, "here")  # type: ignore[arg-type]
+    yield remote
+    remote.close()
+
+
+def test_shell_frames_status_stdout_and_stderr_exactly(shell: RemoteShell) -> None:
+    assert shell.run(["sh", "-c", "printf 'a\\nb'; printf 'err\\n' >&2; exit 3"], timeout=10) == (3, b"a\nb", b"err\n")
+    assert shell.run(["true"], timeout=10) == (0, b"", b"")
+
+
+def test_shell_passes_arguments_verbatim_never_as_shell_text(shell: RemoteShell) -> None:
+    hostile = "$(touch /tmp/novactl-pwned); `id` 'q' \"d\" \\ * ;|&"
+    assert shell.run(["printf", "%s", hostile], timeout=10) == (0, hostile.encode(), b"")
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.binary(max_size=5000))
+def test_shell_round_trips_any_bytes_including_newlines_and_token_lookalikes(data: bytes) -> None:
+    transport = _ProcessTransport()
+    remote = RemoteShell(transport, "here")  # type: ignore[arg-type]
+    try:
+        encoded = base64.b64encode(data).decode()
+        # Two commands on one shell: the first reply's bytes must not bleed into the second's frame.
+        assert remote.run(["sh", "-c", 'printf %s "$1" | base64 -d', "sh", encoded], timeout=10) == (0, data, b"")
+        assert remote.run(["echo", "next"], timeout=10) == (0, b"next\n", b"")
+    finally:
+        remote.close()
+
+
+def test_shell_large_reply_arrives_whole(shell: RemoteShell) -> None:
+    status, out, _ = shell.run(["head", "-c", str(3 * 1024 * 1024 + 5), "/dev/zero"], timeout=30)
+    assert (status, len(out)) == (0, 3 * 1024 * 1024 + 5)
+
+
+def test_shell_deadline_covers_the_whole_reply_and_retires_the_shell(shell: RemoteShell) -> None:
+    # Output that trickles in never lets a per-read timeout fire; the command's deadline still does.
+    started = time.monotonic()
+    with pytest.raises(HostError, match=r"^here: command timed out after 1 s"):
+        shell.run(["sh", "-c", "while :; do echo x; sleep 0.1; done"], timeout=1)
+    assert time.monotonic() - started < 10
+    assert not shell.alive  # a late reply could be taken for the next command's: the shell is gone
+
+
+def test_shell_that_dies_is_a_host_error_not_a_hang(shell: RemoteShell) -> None:
+    with pytest.raises(HostError, match="connection closed mid-reply|unexpected reply"):
+        shell.run(["sh", "-c", "kill -9 $PPID"], timeout=10)
+
+
+# -- the tunnel's bridge ---------------------------------------------------------------------------
+
+
+class _SocketChannel:
+    """A paramiko Channel's surface (recv, sendall, shutdown_write, close) over one end of a socketpair."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def recv(self, size: int) -> bytes:
+        try:
+            return self._sock.recv(size)
+        except OSError:
+            return b""  # paramiko returns EOF on a closed channel
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.sendall(data)
+
+    def shutdown_write(self) -> None:
+        self._sock.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def _send_and_collect(sock: socket.socket, payload: bytes, received: list[bytes]) -> list[threading.Thread]:
+    def send() -> None:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+
+    def collect() -> None:
+        chunks = []
+        while data := sock.recv(65536):
+            chunks.append(data)
+        received.append(b"".join(chunks))
+
+    threads = [threading.Thread(target=send, daemon=True), threading.Thread(target=collect, daemon=True)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def test_bridge_carries_large_traffic_both_ways_at_once() -> None:
+    """Both ends write megabytes before reading anything: a pump that serves one direction at a
+    time stops when a buffer fills; one thread per direction cannot."""
+    client, client_end = socket.socketpair()
+    host, host_end = socket.socketpair()
+    for sock in (client, client_end, host, host_end):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    up, down = os.urandom(4 * 1024 * 1024), os.urandom(4 * 1024 * 1024)
+    _Bridge(client_end, _SocketChannel(host_end))  # type: ignore[arg-type]
+    at_host: list[bytes] = []
+    at_client: list[bytes] = []
+    threads = _send_and_collect(client, up, at_client) + _send_and_collect(host, down, at_host)
+    for thread in threads:
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads), "the bridge stopped moving data"
+    assert at_host == [up] and at_client == [down]
+
+
+def test_bridge_closes_the_client_when_the_host_side_ends() -> None:
+    client, client_end = socket.socketpair()
+    host, host_end = socket.socketpair()
+    _Bridge(client_end, _SocketChannel(host_end))  # type: ignore[arg-type]
+    host.sendall(b"bye")
+    host.close()  # virt-ssh-helper exits or the SSH connection drops
+    client.settimeout(10)
+    assert client.recv(100) == b"bye"
+    assert client.recv(100) == b""  # EOF, not a wait: libvirt's client sees the connection end
+
+
+# -- known_hosts as OpenSSH reads it ---------------------------------------------------------------
+
+ED = b"\x00\x00\x00\x0bssh-ed25519" + b"\x00\x00\x00\x20" + b"E" * 32
+ED2 = b"\x00\x00\x00\x0bssh-ed25519" + b"\x00\x00\x00\x20" + b"F" * 32
+RSA = b"\x00\x00\x00\x07ssh-rsa" + b"R" * 40
+
+
+def _b64(blob: bytes) -> str:
+    return base64.b64encode(blob).decode()
+
+
+def _hashed(name: str) -> str:
+    salt = b"s" * 20
+    return f"|1|{_b64(salt)}|{_b64(hmac.new(salt, name.encode(), hashlib.sha1).digest())}"
+
+
+def test_cert_authority_and_revoked_lines_do_not_break_other_hosts() -> None:
+    keys = KnownHosts.from_text(
+        f"@cert-authority *.example.org ssh-ed25519 {_b64(ED2)}\n@revoked 10.0.0.9 ssh-ed25519 {_b64(ED2)}\n10.0.0.1 ssh-ed25519 {_b64(ED)}\n",
+        "kh",
+    )
+    assert keys.refusal("10.0.0.1", "ssh-ed25519", ED) is None
+
+
+def test_a_cert_authority_key_is_not_accepted_as_a_plain_host_key() -> None:
+    keys = KnownHosts.from_text(f"@cert-authority 10.0.0.1 ssh-ed25519 {_b64(ED)}\n", "kh")
+    assert keys.refusal("10.0.0.1", "ssh-ed25519", ED) == "10.0.0.1 is not in kh; refusing an unknown host key"
+
+
+def test_revoked_key_is_refused_even_when_also_listed() -> None:
+    keys = KnownHosts.from_text(f"10.0.0.1 ssh-ed25519 {_b64(ED)}\n@revoked * ssh-ed25519 {_b64(ED)}\n", "kh")
+    assert "marked @revoked in kh" in (keys.refusal("10.0.0.1", "ssh-ed25519", ED) or "")
+
+
+def test_a_host_listed_with_two_keys_is_accepted_with_either() -> None:
+    keys = KnownHosts.from_text(f"10.0.0.1 ssh-ed25519 {_b64(ED)}\n10.0.0.1 ssh-rsa {_b64(RSA)}\n10.0.0.1 ssh-ed25519 {_b64(ED2)}\n", "kh")
+    assert keys.refusal("10.0.0.1", "ssh-ed25519", ED) is None
+    assert keys.refusal("10.0.0.1", "ssh-ed25519", ED2) is None
+    assert keys.refusal("10.0.0.1", "ssh-rsa", RSA) is None
+    assert keys.key_types("10.0.0.1") == ["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]
+
+
+def test_a_different_key_is_a_mismatch_and_an_absent_host_is_unknown() -> None:
+    keys = KnownHosts.from_text(f"10.0.0.1 ssh-ed25519 {_b64(ED)}\n", "kh")
+    assert keys.refusal("10.0.0.1", "ssh-ed25519", ED2) == "host key for 10.0.0.1 does not match kh; refusing to connect"
+    assert keys.refusal("10.0.0.2", "ssh-ed25519", ED) == "10.0.0.2 is not in kh; refusing an unknown host key"
+
+
+def test_patterns_hashes_ports_and_negation() -> None:
+    keys = KnownHosts.from_text(
+        f"{_hashed('kvm1.lab')} ssh-ed25519 {_b64(ED)}\n"
+        f"[10.0.0.1]:2222,KVM?.example.org ssh-ed25519 {_b64(ED)}\n"
+        f"*.lab,!bad.lab ssh-ed25519 {_b64(ED2)}\n",
+        "kh",
+    )
+    assert keys.refusal("kvm1.lab", "ssh-ed25519", ED) is None
+    assert keys.refusal(host_name("10.0.0.1", 2222), "ssh-ed25519", ED) is None
+    assert keys.refusal("10.0.0.1", "ssh-ed25519", ED) is not None  # port 22 is another name
+    assert keys.refusal("kvm7.EXAMPLE.org", "ssh-ed25519", ED) is None
+    assert keys.refusal("good.lab", "ssh-ed25519", ED2) is None
+    assert keys.refusal("bad.lab", "ssh-ed25519", ED2) is not None
+    assert keys.refusal("[10.0.0.1]:2222x", "ssh-ed25519", ED) is not None  # brackets are literal, not a class
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from("@!*?|,:[]# \t\nabc1=+/AAAAC3NzaC1lZDI1NTE5-revoked-cert-authority"), max_size=300))
+def test_any_text_parses_without_error(text: str) -> None:
+    for entry in parse(text):
+        assert entry.marker in ("", "@revoked", "@cert-authority") and entry.patterns
+
+
+# -- libvirt connections with a deadline and keepalive ---------------------------------------------
+
+
+def test_keepalive_declares_a_silent_daemon_dead_in_about_twice_connect_timeout() -> None:
+    for timeout in (1, 2.5, 5, 30):
+        interval = libvirt_client.keepalive_interval(timeout)
+        assert interval >= 1
+        assert interval * (libvirt_client.KEEPALIVE_COUNT + 1) <= max(2 * timeout, 3)
+
+
+def test_open_answers_with_keepalive_where_the_driver_supports_it() -> None:
+    conn = libvirt_client.open_connection("test:///default", "here", 5)
+    try:
+        assert conn.getHostname()
+    finally:
+        conn.close()
+
+
+def test_open_that_never_answers_is_unreachable_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    monkeypatch.setattr(libvirt, "open", lambda uri: release.wait(30))  # a frozen libvirtd's first RPC
+    cut: list[bool] = []
+    started = time.monotonic()
+    with pytest.raises(Unreachable, match=r"^stuck: libvirt did not answer within 0.5 s$"):
+        libvirt_client.open_connection("qemu:///system", "stuck", 0.5, on_timeout=lambda: cut.append(True))
+    assert time.monotonic() - started < 5 and cut == [True]
+    release.set()
+
+
+def test_open_error_is_unreachable_with_libvirts_reason() -> None:
+    with pytest.raises(Unreachable, match=r"^h: libvirt: "):
+        libvirt_client.open_connection("test:///nonexistent/file.xml", "h", 5)
