@@ -268,8 +268,8 @@ def test_hypervisor_show_disabled_host_json(fake_cluster):
     }
 
 
-def test_hypervisor_show_down_host_says_why_and_exits_1(fake_cluster):
-    result = CliRunner().invoke(cli, ["-i", str(fake_cluster), "hypervisor-show", "compute3", "-c", "state", "-c", "running_vms", "-c", "memory_mb"])
+def test_hypervisor_show_down_host_says_why_and_exits_1(fake_cluster, run_main):
+    result = run_main("-i", str(fake_cluster), "hypervisor-show", "compute3", "-c", "state", "-c", "running_vms", "-c", "memory_mb")
     assert result.exit_code == 1
     assert result.stdout == (
         "+-------------+-------+\n"

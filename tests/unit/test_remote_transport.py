@@ -117,7 +117,7 @@ def test_shell_deadline_covers_the_whole_reply_and_retires_the_shell(shell: Remo
 
 
 def test_shell_that_dies_is_a_host_error_not_a_hang(shell: RemoteShell) -> None:
-    with pytest.raises(HostError, match="connection closed mid-reply|unexpected reply"):
+    with pytest.raises(HostError, match=r"connection closed mid-reply|unexpected reply"):
         shell.run(["sh", "-c", "kill -9 $PPID"], timeout=10)
 
 
@@ -209,10 +209,12 @@ def _hashed(name: str) -> str:
 
 
 def test_cert_authority_and_revoked_lines_do_not_break_other_hosts() -> None:
-    keys = KnownHosts.from_text(
-        f"@cert-authority *.example.org ssh-ed25519 {_b64(ED2)}\n@revoked 10.0.0.9 ssh-ed25519 {_b64(ED2)}\n10.0.0.1 ssh-ed25519 {_b64(ED)}\n",
-        "kh",
-    )
+    lines = [
+        f"@cert-authority *.example.org ssh-ed25519 {_b64(ED2)}",
+        f"@revoked 10.0.0.9 ssh-ed25519 {_b64(ED2)}",
+        f"10.0.0.1 ssh-ed25519 {_b64(ED)}",
+    ]
+    keys = KnownHosts.from_text("\n".join(lines), "kh")
     assert keys.refusal("10.0.0.1", "ssh-ed25519", ED) is None
 
 
