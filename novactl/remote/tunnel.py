@@ -79,13 +79,17 @@ class LibvirtTunnel:
 
 
 class _Bridge:
-    """One libvirt client connection <-> one SSH channel, one daemon thread per direction."""
+    """One libvirt client connection <-> one SSH channel, one daemon thread per direction.
+
+    An end of stream travels on as a half-close, as a TCP relay does; the bridge closes both sides
+    when both directions have ended, or at once on an error in either.
+    """
 
     def __init__(self, sock: socket.socket, channel: paramiko.Channel):
         self._sock = sock
         self._channel = channel
-        self._once = threading.Lock()
-        self._closed = False
+        self._lock = threading.Lock()
+        self._open_directions = 2
         threading.Thread(target=self._to_host, daemon=True, name="libvirt-tunnel-out").start()
         threading.Thread(target=self._to_client, daemon=True, name="libvirt-tunnel-in").start()
 
@@ -97,21 +101,27 @@ class _Bridge:
         except (OSError, EOFError, paramiko.SSHException) as exc:
             LOG.debug("libvirt tunnel, client -> host: %s", exc)
             self.close()
+        self._ended()
 
     def _to_client(self) -> None:
         try:
             while data := self._channel.recv(_CHUNK):
                 self._sock.sendall(data)
+            self._sock.shutdown(socket.SHUT_WR)  # the helper or the SSH connection ended: the client sees EOF
         except (OSError, EOFError, paramiko.SSHException) as exc:
             LOG.debug("libvirt tunnel, host -> client: %s", exc)
-        self.close()  # the helper or the SSH connection ended: the client must see EOF, not wait
+            self.close()
+        self._ended()
+
+    def _ended(self) -> None:
+        with self._lock:
+            self._open_directions -= 1
+            last = self._open_directions == 0
+        if last:
+            self.close()
 
     def close(self) -> None:
-        with self._once:
-            if self._closed:
-                return
-            self._closed = True
-        # shutdown wakes the other direction's thread out of its recv; close alone may not
+        # shutdown wakes a thread blocked in recv on the socket; closing the channel wakes the other
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
