@@ -17,10 +17,11 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.lab.lab import Lab
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def one_run(inventory: Path, hosts: int, timeout: float) -> tuple[str, str]:
