@@ -1,4 +1,4 @@
-"""The libvirt domain of an instance, built with ElementTree (never a string template).
+"""The libvirt domain of an instance, declared once (xmlmodel.py): `Domain` builds and parses it.
 
 Shape follows what Nova's libvirt driver defines for a qcow2-backed guest on a linux bridge: virtio
 disks (vda root, vdb ephemeral, vdc swap), a bridge interface with a tap named after the instance,
@@ -11,7 +11,66 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from novactl.drivers.libvirt import metadata
+from novactl.drivers.libvirt.metadata import InstanceMetadata
+from novactl.drivers.libvirt.xmlmodel import XMLElement, child, flag, value
 from novactl.hoststate import InstanceInfo
+
+
+@dataclass(kw_only=True)
+class Disk(XMLElement):
+    TAG = "disk"
+    type: str = value("@type", "file")
+    device: str = value("@device", "disk")
+    driver: str = value("driver/@name", "qemu")
+    format: str = value("driver/@type", "qcow2")
+    source: str = value("source/@file")
+    target: str = value("target/@dev")
+    bus: str = value("target/@bus", "virtio")
+    readonly: bool = flag("readonly", default=False)
+
+
+@dataclass(kw_only=True)
+class Interface(XMLElement):
+    TAG = "interface"
+    type: str = value("@type", "bridge")
+    mac: str = value("mac/@address")
+    bridge: str = value("source/@bridge")
+    tap: str = value("target/@dev")
+    model: str = value("model/@type", "virtio")
+
+
+@dataclass(kw_only=True)
+class Serial(XMLElement):
+    TAG = "serial"
+    type: str = value("@type", "file")
+    path: str = value("source/@path")
+    port: int = value("target/@port", 0)
+
+
+@dataclass(kw_only=True)
+class Domain(XMLElement):
+    TAG = "domain"
+    type: str = value("@type")  # kvm, or qemu (TCG)
+    name: str = value("name")
+    uuid: str = value("uuid")
+    metadata: InstanceMetadata | None = child("metadata", many=False)
+    memory: int = value("memory")
+    memory_unit: str = value("memory/@unit", "MiB")
+    vcpu: int = value("vcpu")
+    arch: str = value("os/type/@arch")
+    os_type: str = value("os/type", "hvm")
+    boot: str = value("os/boot/@dev", "hd")
+    acpi: bool = flag("features/acpi")
+    apic: bool = flag("features/apic")
+    cpu_mode: str | None = value("cpu/@mode", None)
+    clock: str = value("clock/@offset", "utc")
+    on_poweroff: str = value("on_poweroff", "destroy")
+    on_reboot: str = value("on_reboot", "restart")
+    on_crash: str = value("on_crash", "destroy")
+    disks: list[Disk] = child("devices")
+    interfaces: list[Interface] = child("devices")
+    serials: list[Serial] = child("devices")
+    memballoon: str = value("devices/memballoon/@model", "virtio")
 
 
 @dataclass(frozen=True)
@@ -28,46 +87,41 @@ class DomainSpec:
     config_drive: str | None = None  # the ISO's path, attached read-only as a cdrom as Nova does
 
 
-def build(spec: DomainSpec) -> str:
-    ET.register_namespace(metadata.PREFIX, metadata.NAMESPACE)
+def domain(spec: DomainSpec) -> Domain:
     instance = spec.instance
-    domain = ET.Element("domain", {"type": spec.virt_type})
-    ET.SubElement(domain, "name").text = instance.instance_name
-    ET.SubElement(domain, "uuid").text = instance.uuid
-    ET.SubElement(domain, "metadata").append(metadata.to_element(instance))
-    ET.SubElement(domain, "memory", {"unit": "MiB"}).text = str(instance.flavor.ram)
-    ET.SubElement(domain, "vcpu").text = str(instance.flavor.vcpus)
-    os_el = ET.SubElement(domain, "os")
-    ET.SubElement(os_el, "type", {"arch": spec.arch}).text = "hvm"
-    ET.SubElement(os_el, "boot", {"dev": "hd"})
-    features = ET.SubElement(domain, "features")
-    ET.SubElement(features, "acpi")
-    ET.SubElement(features, "apic")
-    if spec.virt_type == "kvm" and spec.cpu_mode != "none":
-        ET.SubElement(domain, "cpu", {"mode": spec.cpu_mode})
-    ET.SubElement(domain, "clock", {"offset": "utc"})
-    for event, action in (("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "destroy")):
-        ET.SubElement(domain, event).text = action
-    devices = ET.SubElement(domain, "devices")
-    for path, target in spec.disks:
-        disk = ET.SubElement(devices, "disk", {"type": "file", "device": "disk"})
-        ET.SubElement(disk, "driver", {"name": "qemu", "type": "qcow2"})
-        ET.SubElement(disk, "source", {"file": path})
-        ET.SubElement(disk, "target", {"dev": target, "bus": "virtio"})
-    if spec.config_drive:
-        cdrom = ET.SubElement(devices, "disk", {"type": "file", "device": "cdrom"})
-        ET.SubElement(cdrom, "driver", {"name": "qemu", "type": "raw"})
-        ET.SubElement(cdrom, "source", {"file": spec.config_drive})
-        ET.SubElement(cdrom, "target", {"dev": "hdd", "bus": "ide"})  # Nova's config drive on i440fx
-        ET.SubElement(cdrom, "readonly")
-    interface = ET.SubElement(devices, "interface", {"type": "bridge"})
-    ET.SubElement(interface, "mac", {"address": spec.mac})
-    ET.SubElement(interface, "source", {"bridge": spec.bridge})
-    ET.SubElement(interface, "target", {"dev": spec.tap})
-    ET.SubElement(interface, "model", {"type": "virtio"})
-    serial = ET.SubElement(devices, "serial", {"type": "file"})
-    ET.SubElement(serial, "source", {"path": f"{spec.instance_dir}/console.log"})
-    ET.SubElement(serial, "target", {"port": "0"})
-    ET.SubElement(devices, "memballoon", {"model": "virtio"})
-    ET.indent(domain)
-    return ET.tostring(domain, encoding="unicode")
+    return Domain(
+        type=spec.virt_type,
+        name=instance.instance_name,
+        uuid=instance.uuid,
+        metadata=InstanceMetadata.of(instance),
+        memory=instance.flavor.ram,
+        vcpu=instance.flavor.vcpus,
+        arch=spec.arch,
+        # QEMU's own CPU model under TCG: host-model/passthrough need KVM.
+        cpu_mode=spec.cpu_mode if spec.virt_type == "kvm" and spec.cpu_mode != "none" else None,
+        disks=[Disk(source=path, target=target) for path, target in spec.disks] + _config_drive(spec),
+        interfaces=[Interface(mac=spec.mac, bridge=spec.bridge, tap=spec.tap)],
+        serials=[Serial(path=f"{spec.instance_dir}/console.log")],
+    )
+
+
+def _config_drive(spec: DomainSpec) -> list[Disk]:
+    if not spec.config_drive:
+        return []
+    # Nova's config drive on i440fx: an IDE cdrom.
+    return [Disk(device="cdrom", format="raw", source=spec.config_drive, target="hdd", bus="ide", readonly=True)]
+
+
+def to_xml(domain: Domain) -> str:
+    ET.register_namespace(metadata.PREFIX, metadata.NAMESPACE)
+    root = domain.to_element()
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode")
+
+
+def from_xml(text: str) -> Domain:
+    return Domain.from_element(ET.fromstring(text))
+
+
+def build(spec: DomainSpec) -> str:
+    return to_xml(domain(spec))

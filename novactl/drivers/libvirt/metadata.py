@@ -1,62 +1,127 @@
 """novactl's `<metadata>` element in a libvirt domain: all a stateless CLI knows of an instance.
 
-Built and parsed with ElementTree (never string templates). Everything `list`/`show`, server-group
-membership and resource accounting need lives here, so every operator reads the same cluster state.
+`InstanceMetadata` (xmlmodel.py) is the one description of the element: it builds it and parses it.
+Everything `list`/`show`, server-group membership and resource accounting need lives here, so every
+operator reads the same cluster state.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
+from novactl.drivers.libvirt.xmlmodel import XMLElement, attrs, child, flag, value
 from novactl.hoststate import InstanceInfo
 from novactl.models import Flavor
 
 NAMESPACE = "urn:novactl:instance:1"
 PREFIX = "novactl"
-_FLAVOR_INTS = ("ram", "disk", "vcpus", "ephemeral", "swap")
 _INSTANCE_FIELDS = {f.name for f in fields(InstanceInfo)}
 
 
-def _q(tag: str) -> str:
-    return f"{{{NAMESPACE}}}{tag}"
+class _Novactl(XMLElement):
+    NAMESPACE = NAMESPACE
+
+
+@dataclass(kw_only=True)
+class FlavorElement(_Novactl):
+    """The flavor with its sizes: accounting must not depend on the inventory still listing it."""
+
+    TAG = "flavor"
+    id: str = value("@id", "")
+    name: str = value("@name", "")
+    ram: int = value("@ram", 0)
+    disk: int = value("@disk", 0)
+    vcpus: int = value("@vcpus", 0)
+    ephemeral: int = value("@ephemeral", 0)
+    swap: int = value("@swap", 0)
+
+
+@dataclass(kw_only=True)
+class NetworkElement(_Novactl):
+    TAG = "network"
+    name: str = value("@name", "")
+    mac: str = value("@mac", "")  # comma-separated
+
+
+@dataclass(kw_only=True)
+class MetaElement(_Novactl):
+    TAG = "meta"
+    key: str = value("@key", "")
+    data: str = value("@value", "")
+
+
+@dataclass(kw_only=True)
+class UserMetaElement(_Novactl):
+    TAG = "user_meta"
+    key: str = value("@key", "")
+    data: str = value("@value", "")
+
+
+@dataclass(kw_only=True)
+class InstanceMetadata(_Novactl):
+    TAG = "instance"
+    name: str = value("name", "")
+    flavor: FlavorElement | None = child(many=False)
+    image_id: str = value("image/@id", "")
+    group: str | None = value("group", None)
+    zone: str = value("zone", "nova")
+    created: str = value("created", "")
+    vm_state: str = value("state/@vm_state", "active")
+    task_state: str | None = value("state/@task_state", None)
+    networks: list[NetworkElement] = child()
+    fault: dict[str, Any] | None = attrs("fault")
+    meta: list[MetaElement] = child()
+    user_meta: list[UserMetaElement] = child()  # Nova's server metadata (boot --meta)
+    key_name: str | None = value("key/@name", None)
+    config_drive: bool = flag("config_drive", default=False)
+
+    @classmethod
+    def of(cls, instance: InstanceInfo) -> InstanceMetadata:
+        flavor = instance.flavor
+        return cls(
+            name=instance.name,
+            flavor=FlavorElement(**{k: getattr(flavor, k) for k in ("id", "name", "ram", "disk", "vcpus", "ephemeral", "swap")}),
+            image_id=instance.image_id,
+            group=instance.group or None,
+            zone=instance.zone,
+            created=instance.created,
+            vm_state=instance.vm_state,
+            task_state=instance.task_state or None,
+            networks=[NetworkElement(name=name, mac=",".join(macs)) for name, macs in instance.networks.items()],
+            fault=instance.fault or None,
+            meta=[MetaElement(key=k, data=str(v)) for k, v in instance.metadata.items()],
+            user_meta=[UserMetaElement(key=k, data=v) for k, v in instance.user_metadata.items()],
+            key_name=instance.key_name or None,
+            config_drive=instance.config_drive,
+        )
+
+    def instance(self, host: str, uuid: str, instance_name: str) -> InstanceInfo:
+        flavor = self.flavor or FlavorElement()
+        return InstanceInfo(
+            uuid=uuid,
+            name=self.name,
+            host=host,
+            flavor=Flavor(**asdict(flavor)),
+            image_id=self.image_id,
+            group=self.group or None,
+            zone=self.zone,
+            instance_name=instance_name,
+            vm_state=self.vm_state,
+            task_state=self.task_state or None,
+            created=self.created,
+            networks={n.name: n.mac.split(",") for n in self.networks},
+            fault=self.fault,
+            metadata={m.key: m.data for m in self.meta},
+            user_metadata={m.key: m.data for m in self.user_meta},
+            key_name=self.key_name,
+            config_drive=self.config_drive,
+        )
 
 
 def to_element(instance: InstanceInfo) -> ET.Element:
-    root = ET.Element(_q("instance"))
-    ET.SubElement(root, _q("name")).text = instance.name
-    flavor = instance.flavor
-    ET.SubElement(
-        root,
-        _q("flavor"),
-        {
-            "id": flavor.id,
-            "name": flavor.name,
-            **{k: str(getattr(flavor, k)) for k in _FLAVOR_INTS},
-        },
-    )
-    ET.SubElement(root, _q("image"), {"id": instance.image_id})
-    if instance.group:
-        ET.SubElement(root, _q("group")).text = instance.group
-    ET.SubElement(root, _q("zone")).text = instance.zone
-    ET.SubElement(root, _q("created")).text = instance.created
-    state = {"vm_state": instance.vm_state}
-    if instance.task_state:
-        state["task_state"] = instance.task_state
-    ET.SubElement(root, _q("state"), state)
-    for net_name, addresses in instance.networks.items():
-        ET.SubElement(root, _q("network"), {"name": net_name, "mac": ",".join(addresses)})
-    if instance.fault:
-        ET.SubElement(root, _q("fault"), {k: str(v) for k, v in instance.fault.items()})
-    for key, value in instance.metadata.items():
-        ET.SubElement(root, _q("meta"), {"key": key, "value": str(value)})
-    for key, value in instance.user_metadata.items():
-        ET.SubElement(root, _q("user_meta"), {"key": key, "value": value})
-    if instance.key_name:
-        ET.SubElement(root, _q("key"), {"name": instance.key_name})
-    if instance.config_drive:
-        ET.SubElement(root, _q("config_drive"))
-    return root
+    return InstanceMetadata.of(instance).to_element()
 
 
 def to_plain_xml(instance: InstanceInfo) -> str:
@@ -68,39 +133,11 @@ def to_plain_xml(instance: InstanceInfo) -> str:
 
 
 def from_xml(text: str, host: str, uuid: str, instance_name: str) -> InstanceInfo:
-    """Parse what `to_element` built; libvirt hands the element back without its namespace, so match either."""
+    """Parse the element; libvirt hands it back without its namespace, so match either."""
     root = ET.fromstring(text)
     for element in root.iter():
-        element.tag = _q(element.tag.rpartition("}")[2])
-    flavor_el = root.find(_q("flavor"))
-    attrs = dict(flavor_el.attrib) if flavor_el is not None else {}
-    flavor = Flavor(
-        id=attrs.get("id", ""),
-        name=attrs.get("name", ""),
-        **{k: int(attrs.get(k, 0)) for k in _FLAVOR_INTS},
-    )
-    state = root.find(_q("state"))
-    fault = root.find(_q("fault"))
-    image = root.find(_q("image"))
-    return InstanceInfo(
-        uuid=uuid,
-        name=root.findtext(_q("name"), ""),
-        host=host,
-        flavor=flavor,
-        image_id=image.get("id", "") if image is not None else "",
-        group=root.findtext(_q("group")) or None,
-        zone=root.findtext(_q("zone"), "nova"),
-        instance_name=instance_name,
-        vm_state=state.get("vm_state", "active") if state is not None else "active",
-        task_state=(state.get("task_state") if state is not None else None) or None,
-        created=root.findtext(_q("created"), ""),
-        networks={n.get("name", ""): n.get("mac", "").split(",") for n in root.findall(_q("network"))},
-        fault=dict(fault.attrib) if fault is not None else None,
-        metadata={m.get("key", ""): m.get("value", "") for m in root.findall(_q("meta"))},
-        user_metadata={m.get("key", ""): m.get("value", "") for m in root.findall(_q("user_meta"))},
-        key_name=key.get("name") if (key := root.find(_q("key"))) is not None else None,
-        config_drive=root.find(_q("config_drive")) is not None,
-    )
+        element.tag = f"{{{NAMESPACE}}}{element.tag.rpartition('}')[2]}"
+    return InstanceMetadata.from_element(root).instance(host, uuid, instance_name)
 
 
 def to_record(instance: InstanceInfo, expires: float) -> dict:

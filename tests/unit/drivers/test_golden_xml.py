@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from novactl.drivers.libvirt import domain_xml, metadata
 from novactl.hoststate import InstanceInfo
@@ -112,4 +114,46 @@ def test_metadata_reads_back_from_the_domain_xml_namespaced_form() -> None:
     element = domain.find("metadata/{urn:novactl:instance:1}instance")
     instance = full_instance()
     back = metadata.from_xml(ET.tostring(element, encoding="unicode"), instance.host, instance.uuid, instance.instance_name)
+    assert back == instance
+
+
+@pytest.mark.parametrize("name", ["domain-full.xml", "domain-minimal-qemu.xml"])
+def test_the_domain_description_parses_its_golden_text_back_to_what_built_it(name: str) -> None:
+    text = (GOLDEN / name).read_text()
+    parsed = domain_xml.from_xml(text)
+    instance = full_instance() if "full" in name else minimal_instance()
+    spec = domain_spec(instance, cpu_mode="host-model", virt_type="kvm" if "full" in name else "qemu")
+    assert parsed == domain_xml.domain(spec)
+    assert domain_xml.to_xml(parsed) + "\n" == text
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"], include_characters="\n\t"), max_size=20)
+_small = st.integers(min_value=0, max_value=10**6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    name=_text,
+    flavor=st.builds(Flavor, id=_text, name=_text, ram=_small, disk=_small, vcpus=_small, ephemeral=_small, swap=_small),
+    group=st.none() | _text.filter(bool),
+    task_state=st.none() | _text.filter(bool),
+    networks=st.dictionaries(_text, st.lists(_text.filter(lambda t: "," not in t), min_size=1, max_size=3), max_size=3),
+    fault=st.none() | st.dictionaries(st.sampled_from(["code", "message", "created", "details"]), _text, min_size=1),
+    meta=st.dictionaries(_text, _text, max_size=4),
+)
+def test_metadata_round_trips_any_instance(name, flavor, group, task_state, networks, fault, meta) -> None:
+    instance = InstanceInfo(
+        uuid=UUID,
+        name=name,
+        host="compute1",
+        flavor=flavor,
+        image_id="img",
+        group=group,
+        instance_name="instance-0b1f8d6e",
+        task_state=task_state,
+        networks=networks,
+        fault=fault,
+        metadata=meta,
+    )
+    back = metadata.from_xml(metadata.to_plain_xml(instance), "compute1", UUID, "instance-0b1f8d6e")
     assert back == instance
