@@ -161,11 +161,12 @@ def _pre_live_migration(src: Host, dst: Host, instance: InstanceInfo, image: Ima
     base, base_format = imagecache.ensure_base(conn, dst.config, image, image_source)
     imagebackend.make_directory(conn, dst.config, instance.uuid)
     source_dir = paths.instance_dir(src.config, instance.uuid)
+    disks = []
     for name in imagebackend.listed(src.connection, source_dir):
         # in_use: the running guest holds the image's write lock; only the header is read.
         size = str(imagebackend.virtual_size(src.connection, f"{source_dir}/{name}", in_use=True))
-        backing = (base, base_format) if name == imagebackend.ROOT else None
-        imagebackend.create(conn, f"{directory}/{name}", size, backing)
+        disks.append(imagebackend.NewDisk(f"{directory}/{name}", size, (base, base_format) if name == imagebackend.ROOT else None))
+    imagebackend.create(conn, disks)
     if instance.config_drive:  # read-only: block migration copies only the writable disks
         copy_file(src, paths.config_drive(src.config, instance.uuid), dst, paths.config_drive(dst.config, instance.uuid))
     vif.ensure_bridge(dst, network.bridge, network.physical_interface)

@@ -31,9 +31,9 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
     undo: list[tuple[str, Callable[[], object]]] = []
     try:
         base, base_format = imagecache.ensure_base(conn, config, request.image, request.image_source, request.progress)
-        directory = imagebackend.make_directory(conn, config, instance.uuid)
+        directory, base_size = imagebackend.make_directory_on(conn, config, instance.uuid, base, base_format)
         undo.append(("instance directory", lambda: conn.run(["rm", "-rf", "--", directory], check=False)))
-        disks = _create_disks(conn, instance, base, base_format, directory)
+        disks = _create_disks(conn, instance, base, base_format, base_size, directory)
         if request.config_drive is not None:
             conn.write_file(paths.config_drive(config, instance.uuid), request.config_drive)
             instance.config_drive = True
@@ -57,11 +57,15 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
     return instance
 
 
-def _create_disks(conn: Connection, instance: InstanceInfo, base: str, base_format: str, directory: str) -> list[tuple[str, str]]:
-    """Root overlay on the cached base (grown to the flavor's size), then ephemeral and swap."""
-    imagebackend.create_root(conn, instance.flavor, base, base_format, directory)
-    imagebackend.sync_extra_disks(conn, instance.flavor, directory, present=[])
-    disks = imagebackend.devices(directory, imagebackend.wanted(instance.flavor))
+def _create_disks(
+    conn: Connection, instance: InstanceInfo, base: str, base_format: str, base_size: int, directory: str
+) -> list[tuple[str, str]]:
+    """Root overlay on the cached base (grown to the flavor's size), ephemeral and swap: one command; disk.info."""
+    flavor = instance.flavor
+    imagebackend.create(
+        conn, [imagebackend.root_disk(flavor, base, base_format, base_size, directory), *imagebackend.extra_disks(flavor, directory, [])]
+    )
+    disks = imagebackend.devices(directory, imagebackend.wanted(flavor))
     conn.write_file(f"{directory}/disk.info", json.dumps({path: "qcow2" for path, _ in disks}).encode())
     return disks
 

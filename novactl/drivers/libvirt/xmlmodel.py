@@ -18,6 +18,7 @@ field's default. Text is parsed to the field's type (`int` or `str`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 import xml.etree.ElementTree as ET
@@ -81,7 +82,7 @@ class XMLElement:
 
     @classmethod
     def from_element(cls, root: ET.Element) -> Self:
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         found: dict[str, Any] = {}
         for f, where in _described(cls):
             steps, attr = _split(where.path)
@@ -116,6 +117,12 @@ class XMLElement:
         return element
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # evaluated once per class: a poll parses every guest's metadata
+
+
+@functools.cache
 def _described(cls: type) -> list[tuple[dataclasses.Field, _Where]]:
     return [(f, f.metadata[_KEY]) for f in dataclasses.fields(cls) if _KEY in f.metadata]
 

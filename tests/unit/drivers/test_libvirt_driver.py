@@ -145,7 +145,7 @@ def test_a_warm_boot_runs_few_commands(make_hosts) -> None:
     warm = host.commands[before:]
     assert [argv[0] for argv in warm] == [
         *("lock", "sh", "write_file"),  # claim: host lock, live claims read, claim written
-        *("sh", "sh", "qemu-img", "qemu-img", "write_file"),  # cache hit, directory, base size, overlay, disk.info
+        *("sh", "sh", "sh", "write_file"),  # cache hit, directory + base size, disks, disk.info
         *("ip", "write_file", "rm"),  # bridge up, libvirt.xml, claim dropped after define
     ]
 
@@ -173,6 +173,29 @@ def test_a_flavor_smaller_than_the_image_fails_the_spawn(make_hosts, image_file)
     with pytest.raises(HostError, match="disk \\(1 GB\\) is smaller than the image"):
         driver.spawn(SpawnRequest(instance=instance, image=driver.inventory.images[0], image_source=str(big), network=NETWORK))
     assert entries(host, host.config.instances_path) == ["_base"]
+
+
+def test_a_spawn_never_touches_an_existing_instance_directory(make_hosts) -> None:
+    [(host, driver)] = make_hosts()
+    instance = new_instance("compute1")
+    taken = Path(host.path(paths.instance_dir(host.config, instance.uuid)))
+    taken.mkdir(parents=True)
+    (taken / "theirs").write_text("x")
+    image = driver.inventory.image(IMAGE_ID)
+    with pytest.raises(HostError, match=r"^compute1: spawn failed: .*File exists"):
+        driver.spawn(SpawnRequest(instance=instance, image=image, image_source=image.file, network=NETWORK))
+    assert entries(host, paths.instance_dir(host.config, instance.uuid)) == ["theirs"]
+
+
+def test_an_unreadable_base_fails_the_spawn_and_removes_the_new_directory(make_hosts) -> None:
+    [(host, driver)] = make_hosts(force_raw_images=False)  # the base stays qcow2, so garbage is not a valid base
+    first = spawn(driver)
+    Path(host.path(paths.base_file(host.config, IMAGE_ID))).write_bytes(b"garbage")
+    instance = new_instance("compute1")
+    image = driver.inventory.image(IMAGE_ID)
+    with pytest.raises(HostError, match=r"^compute1: spawn failed: .*qemu-img info"):
+        driver.spawn(SpawnRequest(instance=instance, image=image, image_source=image.file, network=NETWORK))
+    assert entries(host, host.config.instances_path) == sorted(["_base", first.uuid])
 
 
 def test_destroy_removes_domain_and_directory(make_hosts) -> None:
