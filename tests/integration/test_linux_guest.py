@@ -18,13 +18,15 @@ from tests.integration.test_boot import assert_clean
 from tests.lab import Lab
 
 READY = "NOVACTL-LINUX-READY"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINjMJamD4Gmo6fGT/c6XtvN+Cn4Ewlgu83Q6NrkA1Hsu ops@lab"
 BOOT_TIMEOUT = 300  # TCG on a loaded 2-core machine: about 75 s to READY seen alone, more under load
 
 
 @pytest.fixture
 def inventory(lab: Lab, tmp_path: Path, linux_image: dict) -> Iterator[Path]:
     defaults = {**lab.inventory()["defaults"], "virt_type": "qemu"}
-    path = lab.write_inventory(tmp_path / "inventory.yaml", defaults=defaults, images=[linux_image])
+    keypairs = [{"name": "ops", "public_key": KEY}]
+    path = lab.write_inventory(tmp_path / "inventory.yaml", defaults=defaults, images=[linux_image], keypairs=keypairs)
     yield path
     leftover = novactl_json(path, "list")
     if leftover:
@@ -66,3 +68,18 @@ def test_linux_guest_boots_to_sshd_and_prints_its_host_key(lab: Lab, inventory: 
     assert block and re.fullmatch(r"256 SHA256:[A-Za-z0-9+/]{43} root@\S+ \(ED25519\)", block.group(1).strip()), console
     keys = re.search(r"-----BEGIN SSH HOST KEY KEYS-----\r?\n(ssh-ed25519 \S+) root@\S+\r?\n-----END SSH HOST KEY KEYS-----", console)
     assert keys, console
+
+
+def test_linux_guest_applies_its_config_drive_key_hostname_and_user_data(lab: Lab, inventory: Path, tmp_path: Path) -> None:
+    user_data = tmp_path / "user-data"
+    user_data.write_text("#!/bin/sh\necho NOVACTL-TEST-USER-DATA-RAN=$(hostname),$(wc -l </root/.ssh/authorized_keys)\n")
+    args = ["--flavor", "m1.tiny", "--image", "linux", "--key-name", "ops", "--user-data", str(user_data)]
+    shown = novactl_json(inventory, "boot", "Web-2", *args)
+    console = wait_for_console(lab, shown["OS-EXT-SRV-ATTR:host"], shown["id"], READY)
+    steps = markers(console)
+    assert steps["CONFIG-DRIVE"].startswith("/dev/"), console
+    assert steps["UUID"] == shown["id"]
+    assert steps["HOSTNAME"] == "web-2"  # Nova's sanitized (lower-cased) hostname, from meta_data.json
+    assert steps["KEYS"] == "1" and steps["USER-DATA"] == "exit:0", console
+    assert "NOVACTL-TEST-USER-DATA-RAN=web-2,1" in console  # ran after the hostname and the key were in place
+    assert steps["NET"].endswith(",dhcp")  # network_data.json: an ipv4_dhcp network on the port's MAC
