@@ -210,7 +210,7 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, tuple[int, int]]]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise InventoryError(f"{path}:{line}:{col}: invalid YAML: {exc.problem or exc.context}") from None
+        raise InventoryError(f"{path}:{line}:{col}: invalid YAML: {_yaml_sentence(exc.problem or exc.context or '')}") from None
     except yaml.reader.ReaderError as exc:  # unmarked, and its str() spans two lines
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - text.rfind("\n", 0, exc.position)
@@ -223,6 +223,31 @@ def _load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, tuple[int, int]]]
         if loader is not None:
             loader.dispose()
     return data, builder.marks
+
+
+# PyYAML's parser phrases, and what they mean to a person editing an inventory.
+_YAML_SENTENCES = [
+    (
+        "mapping values are not allowed here",
+        "a 'key: value' where none can start: indent this line like its neighbours, or quote a value holding ': '",
+    ),
+    ("expected <block end>", "this line's indentation does not match the lines above it"),
+    ("could not find expected ':'", "a line that is not 'key: value' (a missing ':', or a value that needs quotes)"),
+    ("that cannot start any token", "a character that cannot start a value here (a tab? YAML indents with spaces only)"),
+    ("expected ',' or ']'", "a '[' list that is never closed with ']'"),
+    ("expected ',' or '}'", "a '{' mapping that is never closed with '}'"),
+    ("found unexpected end of stream", "a quoted string that is never closed"),
+    ("but found another document", "a second document ('---'): an inventory is one document"),
+    ("could not determine a constructor for the tag", "a tag (!!...) that the safe loader refuses"),
+]
+
+
+def _yaml_sentence(problem: str) -> str:
+    """PyYAML's problem as a sentence, with its own words kept after it (they name the tokens)."""
+    for phrase, sentence in _YAML_SENTENCES:
+        if phrase in problem:
+            return f"{sentence} (YAML: {problem})"
+    return problem
 
 
 class _Builder:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, absent, command, down_reasons, parse_hints, pass_app, with_output
+from novactl.commands.common import App, absent, command, complete, down_reasons, parse_hints, pass_app, with_output
 from novactl.output import Listing, Shown
 
 # Each host's headroom now (scheduler/capacity.py's headroom), in units the column names give.
@@ -20,10 +20,12 @@ COLUMNS = ["Host", "Instances", "Limited by", *HEADROOM.values(), "Reason"]
 
 
 @command("capacity", "scheduling", examples=["capacity --flavor m1.small", "capacity --flavor m1.small --hint group=web -f json"])
-@click.option("--flavor", required=True, help="Name or ID of flavor.")
-@click.option("--image", help="Name or ID of image (for ImagePropertiesFilter).")
+@click.option("--flavor", required=True, shell_complete=complete("flavors"), help="Name or ID of flavor.")
+@click.option("--image", shell_complete=complete("images"), help="Name or ID of image (for ImagePropertiesFilter).")
 @click.option("--availability-zone", "zone", help="Only this availability zone.")
-@click.option("--hint", "hints", multiple=True, metavar="KEY=VALUE", help="Scheduler hint, e.g. group=G.")
+@click.option(
+    "--hint", "hints", multiple=True, shell_complete=complete("group-hint"), metavar="KEY=VALUE", help="Scheduler hint, e.g. group=G."
+)
 @with_output
 @pass_app
 def capacity(app: App, flavor: str, image: str | None, zone: str | None, hints: tuple[str, ...]) -> Listing:

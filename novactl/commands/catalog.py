@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from novactl.commands.common import App, command, joined, key_values, pass_app, with_output
+from novactl.commands.common import App, command, complete, joined, key_values, pass_app, with_output
 from novactl.output import Listing, Shown, ShowOne
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def flavor_list(app: App) -> Listing:
 
 
 @command("flavor-show", "images", examples=["flavor-show m1.small"])
-@click.argument("flavor")
+@click.argument("flavor", shell_complete=complete("flavors"))
 @with_output
 @pass_app
 def flavor_show(app: App, flavor: str) -> ShowOne:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
+import click.shell_completion
 
 from novactl import output
 
@@ -196,6 +197,38 @@ def networks(instance: InstanceInfo) -> output.Shown:
     """{network: [MAC, ...]} for machines; `net=mac, mac; net2=...` in tables."""
     text = "; ".join(f"{net}={', '.join(macs)}" for net, macs in instance.networks.items())
     return output.Shown({net: list(macs) for net, macs in instance.networks.items()}, text)
+
+
+# What `complete(KIND)` offers: names from the inventory, with the prefix the option's value takes.
+COMPLETIONS = {
+    "flavors": ("", lambda inv: [f.name for f in inv.flavors]),
+    "images": ("", lambda inv: [i.name for i in inv.images]),
+    "hosts": ("", lambda inv: [h.name for h in inv.hosts]),
+    "networks": ("net-name=", lambda inv: [n.name for n in inv.networks]),
+    "groups": ("", lambda inv: [g.name for g in inv.server_groups]),
+    "group-hint": ("group=", lambda inv: [g.name for g in inv.server_groups]),
+}
+
+
+def complete(kind: str) -> Callable[[click.Context, click.Parameter, str], list[click.shell_completion.CompletionItem]]:
+    """Shell completion of names from the inventory the command line would use (-i, $NOVACTL_INVENTORY, ...).
+
+    Only the inventory is read (no host is contacted); an inventory that does not load completes nothing.
+    """
+    prefix, names_of = COMPLETIONS[kind]
+
+    def names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[click.shell_completion.CompletionItem]:
+        from novactl.errors import NovactlError
+        from novactl.inventory import find_inventory, load_inventory
+
+        try:
+            inventory = load_inventory(find_inventory(ctx.find_root().params.get("inventory")))
+        except NovactlError:
+            return []
+        words = [prefix + name for name in names_of(inventory)]
+        return [click.shell_completion.CompletionItem(w) for w in words if w.startswith(incomplete)]
+
+    return names
 
 
 def joined(items: list[str]) -> output.Shown:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, command, pass_app, with_output
+from novactl.commands.common import App, command, complete, pass_app, with_output
 from novactl.errors import EXIT_FAILED
 from novactl.output import Listing
 
 
 @command("doctor", "hosts", examples=["doctor", "doctor compute1 --deadline 10"])
-@click.argument("hosts", nargs=-1)
+@click.argument("hosts", nargs=-1, shell_complete=complete("hosts"))
 @click.option("--deadline", type=click.FloatRange(min=1), default=30, show_default=True, help="Seconds a host may take for all its checks.")
 @with_output
 @pass_app

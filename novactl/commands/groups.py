@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, command, joined, pass_app, with_output
+from novactl.commands.common import App, command, complete, joined, pass_app, with_output
 from novactl.output import Listing, Shown, ShowOne
 
 POLICIES = ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]
@@ -45,7 +45,7 @@ def server_group_list(app: App) -> Listing:
 
 
 @command("server-group-show", "groups", examples=["server-group-show web"])
-@click.argument("name")
+@click.argument("name", shell_complete=complete("groups"))
 @with_output
 @pass_app
 def server_group_show(app: App, name: str) -> ShowOne:
@@ -67,7 +67,7 @@ def server_group_show(app: App, name: str) -> ShowOne:
 
 
 @command("server-group-delete", "groups", examples=["server-group-delete web"])
-@click.argument("name")
+@click.argument("name", shell_complete=complete("groups"))
 @with_output
 @pass_app
 def server_group_delete(app: App, name: str) -> Listing:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from novactl.commands.common import App, command, down_reasons, pass_app, updated_at, with_output
+from novactl.commands.common import App, command, complete, down_reasons, pass_app, updated_at, with_output
 from novactl.output import Gauge, Listing, Shown, ShowOne
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def hypervisor_servers(app: App, hypervisor: str) -> Listing:
 
 
 @command("hypervisor-show", "hosts", examples=["hypervisor-show compute1", "hypervisor-show compute1 -f json -c free_ram_mb"])
-@click.argument("host")
+@click.argument("host", shell_complete=complete("hosts"))
 @with_output
 @pass_app
 def hypervisor_show(app: App, host: str) -> ShowOne:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, absent, command, first_failure, outcomes_listing, pass_app, show_fields, with_output
+from novactl.commands.common import App, absent, command, complete, first_failure, outcomes_listing, pass_app, show_fields, with_output
 from novactl.output import Listing, ShowOne
 
 TIMEOUT_HELP = "Seconds to wait for the guest to honour ACPI before destroying it (Nova's shutdown_timeout)."
@@ -53,7 +53,7 @@ def console_log(app: App, server: str, length: int | None) -> None:
 
 @command("resize", "servers", examples=["resize web1 m1.medium", "resize-confirm web1"])
 @click.argument("server")
-@click.argument("flavor")
+@click.argument("flavor", shell_complete=complete("flavors"))
 @click.option("--timeout", type=click.FloatRange(min=0), default=60, show_default=True, help=TIMEOUT_HELP)
 @with_output
 @pass_app
@@ -90,7 +90,7 @@ def resize_revert(app: App, server: str) -> ShowOne:
 
 @command("migrate", "servers", examples=["migrate web1", "migrate web1 --host compute2"])
 @click.argument("server")
-@click.option("--host", help="Destination host (it must still pass the scheduler's filters).")
+@click.option("--host", shell_complete=complete("hosts"), help="Destination host (it must still pass the scheduler's filters).")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60, show_default=True, help=TIMEOUT_HELP)
 @with_output
 @pass_app
@@ -104,7 +104,7 @@ def migrate(app: App, server: str, host: str | None, timeout: float) -> ShowOne:
 
 @command("live-migration", "servers", examples=["live-migration web1", "live-migration web1 compute2"])
 @click.argument("server")
-@click.argument("host", required=False)
+@click.argument("host", required=False, shell_complete=complete("hosts"))
 @with_output
 @pass_app
 def live_migration(app: App, server: str, host: str | None) -> ShowOne:
@@ -135,7 +135,7 @@ def image_create(app: App, server: str, image_name: str) -> ShowOne:
 
 
 @command("evacuate", "hosts", examples=["evacuate compute1 --dry-run", "evacuate compute1"])
-@click.argument("host")
+@click.argument("host", shell_complete=complete("hosts"))
 @click.option("--dry-run", is_flag=True, help="Print the plan (instance, action, target) and touch nothing.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60, show_default=True, help=TIMEOUT_HELP)
 @with_output

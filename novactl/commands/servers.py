@@ -13,6 +13,7 @@ from novactl.commands.common import (
     App,
     absent,
     command,
+    complete,
     down_reasons,
     key_values,
     networks,
@@ -42,13 +43,22 @@ LONG_COLUMNS = ["Host", "Flavor", "Image", "Availability Zone"]
     ],
 )
 @click.argument("name")
-@click.option("--flavor", required=True, help="Name or ID of flavor.")
-@click.option("--image", help="Name or ID of image.")
+@click.option("--flavor", required=True, shell_complete=complete("flavors"), help="Name or ID of flavor.")
+@click.option("--image", shell_complete=complete("images"), help="Name or ID of image.")
 @click.option("--availability-zone", "zone", metavar="AZ[:HOST]", help="The availability zone (and host) for placement.")
-@click.option("--hint", "hints", multiple=True, metavar="KEY=VALUE", help="Scheduler hint: group=G, same_host=ID, different_host=ID.")
+@click.option(
+    "--hint",
+    "hints",
+    multiple=True,
+    shell_complete=complete("group-hint"),
+    metavar="KEY=VALUE",
+    help="Scheduler hint: group=G, same_host=ID, different_host=ID.",
+)
 @click.option("--min-count", type=click.IntRange(min=1), help="Boot at least this many instances (all or nothing).")
 @click.option("--max-count", type=click.IntRange(min=1), help="Boot up to this many instances.")
-@click.option("--nic", "nic", metavar="net-name=NAME", help="The network to attach (default: the first network).")
+@click.option(
+    "--nic", "nic", shell_complete=complete("networks"), metavar="net-name=NAME", help="The network to attach (default: the first network)."
+)
 @click.option("--dry-run", is_flag=True, help="Schedule only: explain every filter's and weigher's decision; touch nothing.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Return once libvirt reports the guest running.")
 @click.option("--key-name", help="Keypair whose public key the guest gets (keypair-list).")
@@ -134,7 +144,7 @@ def _progress_bar() -> Iterator[Callable[[str, int], None] | None]:
 
 @command("list", "servers", examples=["list", "list --long --status ACTIVE", "list -f value -c ID -c Name"])
 @click.option("--long", "long_", is_flag=True, help="Also show Host, Flavor, Image, Availability Zone.")
-@click.option("--host", help="Only instances on this host.")
+@click.option("--host", shell_complete=complete("hosts"), help="Only instances on this host.")
 @click.option("--status", help="Only instances with this Status (e.g. ACTIVE, SHUTOFF).")
 @click.option("--name", help="Only instances whose name contains this.")
 @with_output

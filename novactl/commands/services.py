@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from novactl.commands.common import App, absent, command, down_reasons, pass_app, updated_at, with_output
+from novactl.commands.common import App, absent, command, complete, down_reasons, pass_app, updated_at, with_output
 from novactl.output import Listing
 
 SERVICE_COLUMNS = ["Id", "Binary", "Host", "Zone", "Status", "State", "Updated_at", "Disabled Reason"]
 
 
 @command("service-list", "hosts", examples=["service-list", "service-list --host compute1 -f json"])
-@click.option("--host", help="Only this host.")
+@click.option("--host", shell_complete=complete("hosts"), help="Only this host.")
 @with_output
 @pass_app
 def service_list(app: App, host: str | None) -> Listing:
@@ -34,7 +34,7 @@ def _set_status(app: App, host: str, disabled: bool, reason: str | None) -> List
 
 
 @command("service-disable", "hosts", examples=['service-disable compute1 --reason "disk swap"'])
-@click.argument("host")
+@click.argument("host", shell_complete=complete("hosts"))
 @click.option("--reason", help="Reason for disabling the service.")
 @with_output
 @pass_app
@@ -44,7 +44,7 @@ def service_disable(app: App, host: str, reason: str | None) -> Listing:
 
 
 @command("service-enable", "hosts", examples=["service-enable compute1"])
-@click.argument("host")
+@click.argument("host", shell_complete=complete("hosts"))
 @with_output
 @pass_app
 def service_enable(app: App, host: str) -> Listing:

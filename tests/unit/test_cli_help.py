@@ -95,3 +95,25 @@ def test_hoisting_moves_only_global_options_and_stops_at_double_dash():
     ]
     assert hoist_global_options(["-i", "a.yaml", "show", "--", "-i"]) == ["-i", "a.yaml", "show", "--", "-i"]
     assert hoist_global_options(["--debug"]) == ["--debug"]
+
+
+def complete(fake_cluster, words: str) -> list[str]:
+    """What bash completion offers for the last word of `novactl -i INVENTORY WORDS`."""
+    line = f"novactl -i {fake_cluster} {words}"
+    cword = len(line.split()) - (0 if line.endswith(" ") else 1)
+    env = {"_NOVACTL_COMPLETE": "bash_complete", "COMP_WORDS": line, "COMP_CWORD": str(cword)}
+    done = run(env=env)
+    assert done.exit_code == 0, done.stderr
+    return [item.split(",", 1)[1] for item in done.stdout.splitlines() if item]
+
+
+def test_completion_offers_names_from_the_inventory(fake_cluster):
+    assert complete(fake_cluster, "boot vm --flavor m1.s") == ["m1.small", "m1.special"]
+    assert complete(fake_cluster, "boot vm --flavor m1.tiny --image ") == ["cirros", "ubuntu"]
+    assert complete(fake_cluster, "hypervisor-show compute") == ["compute1", "compute2", "compute3"]
+    assert complete(fake_cluster, "flavor-show m1.t") == ["m1.tiny"]
+    assert complete(fake_cluster, "hypervisor-l") == ["hypervisor-list"]
+
+
+def test_completion_of_a_broken_inventory_offers_nothing(write_inventory):
+    assert complete(write_inventory("hosts: [\n"), "flavor-show ") == []

@@ -534,11 +534,27 @@ def test_duplicate_top_level_yaml_key():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("hosts: [{name: a, driver: fake}\n", "inv.yaml:2:1: invalid YAML: expected ',' or ']', but got '<stream end>'"),
-        ("hosts:\n  - name: a\n   driver: fake\n", "inv.yaml:3:4: invalid YAML: expected <block end>, but found '<block mapping start>'"),
-        ("hosts: 'unterminated\n", "inv.yaml:2:1: invalid YAML: found unexpected end of stream"),
-        ("hosts: !!python/object:os.system x\n", "inv.yaml:1:8: invalid YAML: could not determine a constructor for the tag"),
-        (ONE_FAKE_HOST + "---\nhosts: []\n", "inv.yaml:3:1: invalid YAML: but found another document"),
+        (
+            "hosts: [{name: a, driver: fake}\n",
+            "inv.yaml:2:1: invalid YAML: a '[' list that is never closed with ']' (YAML: expected ',' or ']', but got '<stream end>')",
+        ),
+        (
+            "hosts:\n  - name: a\n   driver: fake\n",
+            "inv.yaml:3:4: invalid YAML: this line's indentation does not match the lines above it "
+            "(YAML: expected <block end>, but found '<block mapping start>')",
+        ),
+        (
+            "hosts:\n  - name: a\n    zone: x: y\n",
+            "inv.yaml:3:12: invalid YAML: a 'key: value' where none can start: indent this line like its neighbours, "
+            "or quote a value holding ': ' (YAML: mapping values are not allowed here)",
+        ),
+        (
+            "hosts:\n\t- name: a\n",
+            "inv.yaml:2:1: invalid YAML: a character that cannot start a value here (a tab? YAML indents with spaces only)",
+        ),
+        ("hosts: 'unterminated\n", "inv.yaml:2:1: invalid YAML: a quoted string that is never closed"),
+        ("hosts: !!python/object:os.system x\n", "inv.yaml:1:8: invalid YAML: a tag (!!...) that the safe loader refuses"),
+        (ONE_FAKE_HOST + "---\nhosts: []\n", "inv.yaml:3:1: invalid YAML: a second document ('---'): an inventory is one document"),
         ("hosts: *nowhere\n", "inv.yaml:1:8: invalid YAML: found undefined alias 'nowhere'"),
         ("hosts: [{<<: [{a: 1}, 2]}]\n", "inv.yaml:1:23: invalid YAML: expected a mapping or list of mappings for merging"),
     ],
