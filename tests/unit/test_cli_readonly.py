@@ -467,8 +467,10 @@ def test_installed_command_debug_shows_the_traceback_in_nova_log_format(write_in
     write_inventory(MALFORMED)
     done = _novactl("--debug", "-i", "inventory.yaml", "flavor-list", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (2, "")
-    lines = done.stderr.splitlines()
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \d+ ERROR novactl \[-\] command failed", lines[0]), lines[0]
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \d+"
+    debug, *lines = done.stderr.splitlines()  # first, which inventory and why
+    assert re.fullmatch(rf"{stamp} DEBUG novactl.inventory \[-\] Inventory inventory.yaml: given with -i/--inventory", debug), debug
+    assert re.fullmatch(rf"{stamp} ERROR novactl \[-\] command failed", lines[0]), lines[0]
     assert lines[1] == "Traceback (most recent call last):"
     assert any(line.startswith("novactl.errors.InventoryError: inventory.yaml:2:11: ") for line in lines)
     assert lines[-3] == "ERROR: inventory.yaml:2:11: hosts[0].name: 'a;rm -rf /' is not a valid host name"
