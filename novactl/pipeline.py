@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from novactl import configdrive, server_groups
+from novactl import configdrive, crashpoints, server_groups
 from novactl.claims import ClaimFailed
 from novactl.drivers.base import SpawnRequest
 from novactl.errors import EXIT_FAILED, HostError, NotFound, NovactlError, NoValidHost, UsageError, unknown
@@ -326,7 +326,7 @@ def _build(
             try:
                 driver.claim(instance, limits)
                 LOG.debug("[instance: %s] Claim successful on %s", instance.uuid, host)
-                instance.vm_state, instance.task_state = "active", None
+                crashpoints.step("boot.claimed")
                 on_progress = (lambda n, h=host: progress(h, n)) if progress else None
                 image = inventory.image(instance.image_id)
                 source = image_source(inventory, image)
@@ -340,7 +340,6 @@ def _build(
                 if races > 4 * len(cluster.states):  # each lost race means another boot progressed; bound it anyway
                     break
             except HostError as exc:
-                instance.vm_state, instance.task_state = "building", "spawning"
                 failed_hosts.append(host)
                 outcome.attempts.append(Attempt(host, exc.reason))
                 LOG.warning("[instance: %s] Attempt %d on %s failed: %s", instance.uuid, len(failed_hosts), host, exc.reason)

@@ -1,7 +1,9 @@
-"""Claims on a libvirt host: a JSON file per boot in flight, written under the host lock.
+"""Claims on a libvirt host: a JSON file per build in flight, written under the host lock.
 
-A claim counts in every poll until its domain is defined (`drop`), or until it expires, which heals
-a crash between claim and define. The claim test itself is Nova's (novactl/claims.py).
+A claim names its builder (builders.py) and counts in every poll while that process lives, until the
+build ends (`drop`: the domain then accounts for the resources, or the build was rolled back). A
+dead builder's claim counts nowhere and `cleanup` removes it; expiry is the backstop. The claim test
+itself is Nova's (novactl/claims.py).
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import time
 
 from novactl import host_records
 from novactl.claims import check_claim
-from novactl.drivers.libvirt import metadata, paths
+from novactl.drivers.libvirt import builders, metadata, paths
 from novactl.drivers.libvirt.errors import host_errors
 from novactl.drivers.libvirt.host import Host
-from novactl.drivers.libvirt.poll import list_instances
+from novactl.drivers.libvirt.poll import SECTION, list_instances
 from novactl.hoststate import InstanceInfo, build_host_state
 from novactl.models import SchedulerConfig
 
-CLAIMS_SCRIPT = 'for f in "$1"/*.json; do [ -f "$f" ] && cat "$f" && echo; done; exit 0'
-CLAIM_TTL = 900  # seconds a claim counts without its domain: longer than any boot, short enough to heal a crash
+CLAIMS_SCRIPT = f"""for f in "$1"/*.json; do [ -f "$f" ] && cat "$f" && echo; done
+echo {SECTION}
+L=$2; {builders.LIVE_BUILDERS}
+exit 0
+"""
+CLAIM_TTL = 900  # seconds a claim counts at most: longer than any build; the backstop behind builder locks
 
 
 @host_errors
@@ -27,14 +33,16 @@ def claim(host: Host, sched: SchedulerConfig, instance: InstanceInfo, limits: di
     """Under the host lock: re-read real usage, run Nova's claim test, record the claim."""
     node, config, conn = host.polled_node(), host.config, host.connection
     with conn.lock(paths.host_lock(config), timeout=120):
-        out = conn.run(["sh", "-c", CLAIMS_SCRIPT, "sh", paths.claims_dir(config)]).stdout
-        instances = list_instances(host, host_records.json_lines(out, "claim", host.name))
+        token = builders.hold(host)  # before the claim exists: a claim's builder lock is always held
+        out = conn.run(["sh", "-c", CLAIMS_SCRIPT, "sh", paths.claims_dir(config), paths.locks_dir(config)]).stdout
+        claim_lines, live_lines = out.split(SECTION + "\n")
+        instances = list_instances(host, host_records.json_lines(claim_lines, "claim", host.name), builders.parse_live(live_lines))
         state = build_host_state(config.name, config.zone, node, instances, sched.reserved_host_memory_mb, sched.reserved_host_disk_mb)
         check_claim(state, instance.flavor, limits)
-        record = metadata.to_record(instance, time.time() + CLAIM_TTL)
+        record = metadata.to_record(instance, time.time() + CLAIM_TTL) | {"builder": token}
         conn.write_file(f"{paths.claims_dir(config)}/{instance.uuid}.json", json.dumps(record).encode())
 
 
 def drop(host: Host, instance_uuid: str) -> None:
-    """Forget a claim: its domain now accounts for the resources, or the boot was rolled back."""
+    """Forget a claim: the build ended (its domain accounts for the resources) or was rolled back."""
     host.connection.run(["rm", "-f", "--", f"{paths.claims_dir(host.config)}/{instance_uuid}.json"], check=False)

@@ -1,7 +1,8 @@
 """One instance's libvirt domain: define it, find it, wait for a state, undefine it, save its state.
 
-`define` is the only way a domain comes to exist: boot, cold move and the revert of a move's target
-all call it, so the XML, the `libvirt.xml` copy beside the disks and the dropped claim never differ.
+`define` is the only way a domain comes to exist: boot and a cold move's target call it, so the XML
+and the `libvirt.xml` copy beside the disks never differ. The callers drop the claim when their
+build ends (the claim's builder lock tells `cleanup` whether a BUILD domain is still being built).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 import libvirt
 
-from novactl.drivers.libvirt import claims, domain_xml, metadata, paths, vif
+from novactl.drivers.libvirt import domain_xml, metadata, paths, vif
 from novactl.drivers.libvirt.errors import host_errors, reason
 from novactl.drivers.libvirt.host import Host
 from novactl.errors import HostError
@@ -26,7 +27,7 @@ UNDEFINE_FLAGS = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
 
 
 def define(host: Host, instance: InstanceInfo, disks: list[tuple[str, str]], bridge: str, mac: str) -> libvirt.virDomain:
-    """Build the domain XML, keep a copy in the instance directory, define it, drop the claim."""
+    """Build the domain XML, keep a copy in the instance directory, define it."""
     node, config = host.polled_node(), host.config
     directory = paths.instance_dir(config, instance.uuid)
     xml = domain_xml.build(
@@ -44,9 +45,7 @@ def define(host: Host, instance: InstanceInfo, disks: list[tuple[str, str]], bri
         )
     )
     host.connection.write_file(f"{directory}/libvirt.xml", xml.encode())
-    domain = host.libvirt.defineXML(xml)
-    claims.drop(host, instance.uuid)  # the defined domain now accounts for the resources
-    return domain
+    return host.libvirt.defineXML(xml)
 
 
 def virt_type(node: ComputeNode, wanted: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import libvirt
 
+from novactl.errors import HostError
 from novactl.hoststate import ComputeNode
 from novactl.models import HostConfig
 from novactl.remote import Connection, connect
@@ -24,6 +25,9 @@ class Host:
         self._opener = opener
         self._connection: Connection | None = None
         self._libvirt: libvirt.virConnect | None = None
+        # Locks kept until close(), i.e. for as long as this process talks to the host (builders.py).
+        self.held = contextlib.ExitStack()
+        self.builder: str | None = None  # this process's builder token on the host, once it claimed
 
     @property
     def name(self) -> str:
@@ -47,6 +51,9 @@ class Host:
         return self.node
 
     def close(self) -> None:
+        with contextlib.suppress(HostError):
+            self.held.close()
+        self.builder = None
         if self._libvirt is not None:
             with contextlib.suppress(libvirt.libvirtError):
                 self._libvirt.close()

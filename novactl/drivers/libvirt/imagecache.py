@@ -22,6 +22,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from novactl import crashpoints
 from novactl.drivers.base import CachedImage, ImageCacheListing
 from novactl.drivers.libvirt import imagebackend, paths
 from novactl.errors import HostError, UsageError
@@ -72,6 +73,7 @@ def ensure_base(
         conn.run(["mkdir", "-p", "--", host.base_path])
         try:
             conn.put_file(source, part, progress)
+            crashpoints.step("boot.base-sent")
             _verify(conn, host, image, part)
             if base_format == "raw" and image.disk_format != "raw":
                 conn.run(["qemu-img", "convert", "-f", image.disk_format, "-O", "raw", "--", part, f"{part}.raw"])

@@ -19,7 +19,8 @@ import time
 
 import libvirt
 
-from novactl.drivers.libvirt import guest, imagebackend, imagecache, paths, power, vif
+from novactl import crashpoints
+from novactl.drivers.libvirt import claims, guest, imagebackend, imagecache, paths, power, vif
 from novactl.drivers.libvirt.errors import host_errors, reason
 from novactl.drivers.libvirt.host import Host
 from novactl.drivers.libvirt.spawn import destroy
@@ -53,14 +54,18 @@ def migrate_disk_and_power_off(src: Host, dst: Host, instance: InstanceInfo, tim
     dom = guest.lookup(src, instance.uuid)
     directory, kept = paths.instance_dir(src.config, instance.uuid), resize_dir(src, instance.uuid)
     power.power_off(src, instance, timeout)
+    crashpoints.step("move.powered-off")
     src.connection.write_file(f"{directory}/libvirt.xml", dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).encode())
     src.connection.run(["mv", "-T", "--", directory, kept])
+    crashpoints.step("move.source-kept")
     dom.undefineFlags(guest.UNDEFINE_FLAGS)
+    crashpoints.step("move.source-undefined")
     target = paths.instance_dir(dst.config, instance.uuid)
     try:
         imagebackend.make_directory(dst.connection, dst.config, instance.uuid)
         for name in _carried(src, kept, instance):
             copy_file(src, f"{kept}/{name}", dst, f"{target}/{name}")
+            crashpoints.step("move.copying")
     except Exception as exc:
         with contextlib.suppress(HostError):
             dst.connection.run(["rm", "-rf", "--", target])
@@ -92,8 +97,10 @@ def finish_migration(host: Host, instance: InstanceInfo, image: Image, image_sou
         vif.ensure_bridge(host, network.bridge, network.physical_interface)
         disks = imagebackend.devices(directory, imagebackend.listed(conn, directory))
         dom = guest.define(host, instance, disks, network.bridge, next(iter(instance.networks.values()))[0])
+        crashpoints.step("move.defined")
         if power_on:
             dom.create()
+        claims.drop(host, instance.uuid)  # the domain now accounts for the resources
     except Exception as exc:
         destroy(host, instance.uuid)
         if not isinstance(exc, (HostError, UsageError, libvirt.libvirtError)):
@@ -139,11 +146,13 @@ def live_migration(src: Host, dst: Host, instance: InstanceInfo, image: Image, i
     directory = paths.instance_dir(dst.config, instance.uuid)
     try:
         _pre_live_migration(src, dst, instance, image, image_source, network)
+        crashpoints.step("live.prepared")
         started = time.monotonic()
         # Client-managed (not peer-to-peer): the source libvirtd needs no credentials for the target.
         params = {libvirt.VIR_MIGRATE_PARAM_URI: f"tcp://{dst.config.address}"}
         dom.migrate3(dst.libvirt, params, LIVE_FLAGS)
         elapsed = time.monotonic() - started
+        crashpoints.step("live.migrated")
     except Exception as exc:
         LOG.error("[instance: %s] Live migration to %s failed: %s", instance.uuid, dst.name, reason(exc))
         _rollback_live_migration_at_destination(dst, instance.uuid, directory)

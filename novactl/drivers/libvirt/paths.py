@@ -10,6 +10,8 @@ import hashlib
 
 from novactl.models import HostConfig
 
+DELETING = "deleting"  # the mark spawn.destroy leaves in a directory it is about to delete
+
 
 def base_name(image_id: str) -> str:
     """The cache file name of an image in _base, as Nova's imagecache names it: sha1 of the id."""
@@ -21,6 +23,7 @@ def base_file(host: HostConfig, image_id: str) -> str:
 
 
 def instance_dir(host: HostConfig, instance_uuid: str) -> str:
+    """`<instances_path>/<uuid>`; also `<uuid>_resize`, a cold move's source."""
     return f"{host.instances_path}/{instance_uuid}"
 
 
@@ -29,8 +32,12 @@ def config_drive(host: HostConfig, instance_uuid: str) -> str:
     return f"{instance_dir(host, instance_uuid)}/disk.config"
 
 
+def locks_dir(host: HostConfig) -> str:
+    return f"{host.state_path}/locks"
+
+
 def host_lock(host: HostConfig) -> str:
-    return f"{host.state_path}/locks/host.lock"
+    return f"{locks_dir(host)}/host.lock"
 
 
 def image_lock(host: HostConfig, image_id: str) -> str:
@@ -39,7 +46,12 @@ def image_lock(host: HostConfig, image_id: str) -> str:
 
 def base_lock(host: HostConfig, name: str) -> str:
     """The per-image lock by the base's file name (what pruning knows, without the image id)."""
-    return f"{host.state_path}/locks/image-{name}.lock"
+    return f"{locks_dir(host)}/image-{name}.lock"
+
+
+def builder_lock(host: HostConfig, token: str) -> str:
+    """The lock a novactl process holds on the host for as long as it lives (builders.py)."""
+    return f"{locks_dir(host)}/builder-{token}.lock"
 
 
 def claims_dir(host: HostConfig) -> str:

@@ -12,7 +12,7 @@ import libvirt
 
 from novactl import host_records
 from novactl.drivers.base import HostReport
-from novactl.drivers.libvirt import metadata, paths
+from novactl.drivers.libvirt import builders, metadata, paths
 from novactl.drivers.libvirt.errors import host_errors
 from novactl.drivers.libvirt.facts import POWER_STATE, compute_node
 from novactl.drivers.libvirt.host import Host
@@ -20,7 +20,7 @@ from novactl.hoststate import InstanceInfo
 from novactl.models import Image
 
 SECTION = "--novactl-section--"
-# The script is a constant; the paths travel as positional arguments ($1..$5), never spliced into
+# The script is a constant; the paths travel as positional arguments ($1..$6), never spliced into
 # the shell text.
 POLL_SCRIPT = f"""
 p=$1; while [ ! -e "$p" ]; do p=$(dirname "$p"); done
@@ -33,6 +33,8 @@ echo {SECTION}
 for f in "$4"/*.json; do [ -f "$f" ] && cat "$f" && echo; done
 echo {SECTION}
 for f in "$5"/*.json; do [ -f "$f" ] && cat "$f" && echo; done
+echo {SECTION}
+L=$6; {builders.LIVE_BUILDERS}
 exit 0
 """
 
@@ -53,12 +55,13 @@ def poll(host: Host, images: list[Image]) -> HostReport:
             config.base_path,
             paths.groups_dir(config),
             paths.claims_dir(config),
+            paths.locks_dir(config),
         ]
     ).stdout
-    fs_line, service_text, base_listing, group_lines, claim_lines = (part.strip() for part in out.split(SECTION + "\n"))
+    fs_line, service_text, base_listing, group_lines, claim_lines, live_lines = (part.strip() for part in out.split(SECTION + "\n"))
     block, blocks, _avail = (int(v) for v in fs_line.split())
     host.node = compute_node(conn, config.address, block * blocks)
-    instances = list_instances(host, host_records.json_lines(claim_lines, "claim", host.name))
+    instances = list_instances(host, host_records.json_lines(claim_lines, "claim", host.name), builders.parse_live(live_lines))
     disabled, disabled_reason = host_records.service_flags(service_text, host.name)
     cached = set(base_listing.split())
     return HostReport(
@@ -71,8 +74,8 @@ def poll(host: Host, images: list[Image]) -> HostReport:
     )
 
 
-def list_instances(host: Host, claims: list[dict]) -> list[InstanceInfo]:
-    """novactl's guests from their metadata, plus live claims of boots in flight (as BUILD).
+def list_instances(host: Host, claims: list[dict], live_builders: set[str]) -> list[InstanceInfo]:
+    """novactl's guests from their metadata, plus live claims of builds in flight (as BUILD).
 
     Running domains novactl did not make count only as memory and vCPUs on the node.
     """
@@ -98,8 +101,8 @@ def list_instances(host: Host, claims: list[dict]) -> list[InstanceInfo]:
         instances.append(instance)
     known = {i.uuid for i in instances}
     now = time.time()
-    for record in claims:
-        if not host_records.live_claim(record, now):
+    for record in claims:  # a dead builder's claim counts nowhere; one whose domain exists, once
+        if not host_records.live_claim(record, now) or not builders.is_live(record, live_builders, now):
             continue
         instance = host_records.read_instance(partial(metadata.from_record, record, host.name), "claim", host.name)
         if instance is not None and instance.uuid not in known:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import libvirt
 
+from novactl import crashpoints
 from novactl.drivers.base import SpawnRequest
 from novactl.drivers.libvirt import claims, guest, imagebackend, imagecache, paths, vif
 from novactl.drivers.libvirt.errors import reason
@@ -33,17 +34,25 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
         base, base_format = imagecache.ensure_base(conn, config, request.image, request.image_source, request.progress)
         directory, base_size = imagebackend.make_directory_on(conn, config, instance.uuid, base, base_format)
         undo.append(("instance directory", lambda: conn.run(["rm", "-rf", "--", directory], check=False)))
+        crashpoints.step("boot.directory")
         disks = _create_disks(conn, instance, base, base_format, base_size, directory)
         if request.config_drive is not None:
             conn.write_file(paths.config_drive(config, instance.uuid), request.config_drive)
             instance.config_drive = True
+        crashpoints.step("boot.disks")
         if vif.ensure_bridge(host, request.network.bridge, request.network.physical_interface):
             undo.append(("bridge", lambda: vif.remove_bridge_if_unused(host, request.network.bridge)))
         undo.append(("domain", lambda: _undefine_if_defined(host, instance.uuid)))
+        crashpoints.step("boot.bridge")
         domain = guest.define(host, instance, disks, request.network.bridge, instance.networks[request.network.name][0])
+        crashpoints.step("boot.defined")
         domain.create()
+        crashpoints.step("boot.started")
         if request.wait:
             guest.wait_running(domain, config.name)
+        instance.vm_state, instance.task_state = "active", None  # BUILD ends here, as in Nova
+        guest.save_state(host, instance)
+        crashpoints.step("boot.active")
         LOG.info("[instance: %s] Instance spawned successfully.", instance.uuid)
     except (HostError, UsageError, libvirt.libvirtError, OSError) as exc:
         LOG.error("[instance: %s] Instance failed to spawn on %s: %s", instance.uuid, config.name, reason(exc))
@@ -53,6 +62,7 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
                 action()
         claims.drop(host, instance.uuid)
         raise HostError(config.name, f"spawn failed: {reason(exc)}") from None
+    claims.drop(host, instance.uuid)  # the domain now accounts for the resources
     instance.power_state = RUNNING
     return instance
 
@@ -77,8 +87,16 @@ def _undefine_if_defined(host: Host, instance_uuid: str) -> None:
 
 
 def destroy(host: Host, instance_uuid: str) -> None:
-    """Nova's destroy: stop the guest, undefine it, delete its directory; taps go with the guest."""
+    """Nova's destroy: stop the guest, undefine it, delete its directory; taps go with the guest.
+
+    The directory is marked first, so a delete killed after the undefine leaves a directory that
+    `cleanup` knows to finish deleting (an unmarked one without its domain may be a move's only copy).
+    """
+    directory = paths.instance_dir(host.config, instance_uuid)
+    host.connection.run(["sh", "-c", 'test ! -d "$1" || touch -- "$1/$2"', "sh", directory, paths.DELETING])
+    crashpoints.step("delete.marked")
     _undefine_if_defined(host, instance_uuid)
-    host.connection.run(["rm", "-rf", "--", paths.instance_dir(host.config, instance_uuid)])
+    crashpoints.step("delete.undefined")
+    host.connection.run(["rm", "-rf", "--", directory])
     claims.drop(host, instance_uuid)
     LOG.info("[instance: %s] Instance destroyed successfully.", instance_uuid)

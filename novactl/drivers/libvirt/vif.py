@@ -29,7 +29,8 @@ def ensure_bridge(host: Host, bridge: str, physical_interface: str | None) -> bo
     LOG.info("Created linux bridge %s on %s", bridge, host.name)
     if physical_interface:
         conn.run(["ip", "link", "set", "dev", physical_interface, "master", bridge])
-    conn.run(["ip", "link", "set", "dev", bridge, "up"])
+    # The alias marks it as novactl's: `cleanup` removes only marked bridges that nothing uses.
+    conn.run(["ip", "link", "set", "dev", bridge, "alias", "novactl", "up"])
     return created.ok
 
 

@@ -93,7 +93,7 @@ class ScriptedConnection(LocalConnection):
     def _ip(self, argv: list[str], check: bool) -> Result:
         status, err = 0, ""
         match argv[1:]:
-            case ["link", "set", "dev", name, "up"]:
+            case ["link", "set", "dev", name, "up"] | ["link", "set", "dev", name, "alias", "novactl", "up"]:
                 if name not in self.bridges:
                     status, err = 1, f'Cannot find device "{name}"\n'
             case ["link", "add", "name", name, "type", "bridge"]:

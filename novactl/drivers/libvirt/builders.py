@@ -1,0 +1,67 @@
+"""Builder locks: whether the process that made a claim is still alive.
+
+Each novactl process that claims on a host first takes `<state_path>/locks/builder-<token>.lock` on
+that host and holds it for the rest of its life. Over SSH the flock is held by the connection's
+remote shell (remote/shell.py), so it goes when the process dies, however it dies; locally the
+process holds it itself. A claim records its builder's token, so a claim whose builder lock is free
+is a dead builder's: polls and claim checks ignore it at once, and `cleanup` removes it. A claim's
+15-minute expiry stays as a backstop.
+
+One lock per process, not per claim: a remote shell has only the descriptors 3..9 to hold locks on,
+and one process may build many instances on a host at once (`boot --max-count`).
+
+Ordering makes the test sound: the builder lock is taken under the host lock before the first claim
+is written, and `cleanup` decides under the host lock, so a claim file never exists while its
+builder's lock is not yet held.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+from novactl.drivers.libvirt import paths
+from novactl.drivers.libvirt.host import Host
+
+TOKEN = re.compile(r"[0-9a-f]{16}")
+LOCK_NAME = re.compile(r"builder-([0-9a-f]{16})\.lock")
+# Prints the file names of the builder locks someone holds in the directory "$L". `flock -n` on a
+# free lock takes it for an instant; only a dead builder's lock is ever free, so nobody waits.
+LIVE_BUILDERS = 'for l in "$L"/builder-*.lock; do [ -f "$l" ] && ! flock -n "$l" true && echo "${l##*/}"; done'
+LOCK_TIMEOUT = 30  # seconds: nobody else ever takes a builder lock but for an instant
+
+
+def hold(host: Host) -> str:
+    """This process's builder token on `host`, taking its lock on first use (call under the host lock)."""
+    if host.builder is None:
+        token, conn = secrets.token_hex(8), host.connection
+        path = paths.builder_lock(host.config, token)
+        host.held.enter_context(conn.lock(path, timeout=LOCK_TIMEOUT))
+        # Runs first at close, while still held: the file goes, so polls never test it again.
+        host.held.callback(conn.run, ["rm", "-f", "--", path], check=False)
+        host.builder = token
+    return host.builder
+
+
+def parse_live(listing: str) -> set[str]:
+    """The tokens of the held builder locks, from LIVE_BUILDERS' output (anything else is ignored)."""
+    return {m.group(1) for line in listing.split() if (m := LOCK_NAME.fullmatch(line))}
+
+
+def is_live(record: dict, live: set[str], now: float | None = None) -> bool:
+    """A claim counts while it has not expired and its builder lives (claims older than builder
+    locks, with no builder, live until they expire)."""
+    builder = record.get("builder")
+    return not _expired(record, now) and (builder is None or (isinstance(builder, str) and builder in live))
+
+
+def in_flight(record: dict, live: set[str]) -> bool:
+    """The build behind a claim still runs: its builder lives, however long it takes (for `cleanup`)."""
+    builder = record.get("builder")
+    return isinstance(builder, str) and builder in live if builder is not None else not _expired(record)
+
+
+def _expired(record: dict, now: float | None = None) -> bool:
+    expires = record.get("expires", 0)
+    return not isinstance(expires, (int, float)) or expires <= (time.time() if now is None else now)
