@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "novactl.commands.rebalance",
     "novactl.commands.doctor",
     "novactl.commands.image_cache",
+    "novactl.commands.maintenance",
 ]
 
 SUMMARY_LIMIT = 200  # a command's first sentence in --help, wrapped rather than cut off

@@ -60,6 +60,32 @@ class ImageCacheListing:
     unreadable: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Survey:
+    """What `cleanup` must know of every host before it removes anything on one of them."""
+
+    domains: frozenset[str] = frozenset()  # uuids of novactl's domains on the host
+    live_claims: frozenset[str] = frozenset()  # uuids of builds in flight (their builder lives)
+
+
+@dataclass
+class ClusterView:
+    """The surveys of every host that answered: where each instance's domain is, what is in flight."""
+
+    domains: dict[str, str] = field(default_factory=dict)  # instance uuid -> host
+    live_claims: set[str] = field(default_factory=set)
+    down: list[str] = field(default_factory=list)  # hosts that did not answer: they may hold anything
+
+
+@dataclass
+class Leftover:
+    """One thing `cleanup` found: what, where, and what it did (or would do, or why it kept it)."""
+
+    kind: str
+    name: str
+    action: str
+
+
 class ComputeDriver(abc.ABC):
     # What the driver can do, as Nova's ComputeDriver.capabilities: callers ask here instead of
     # testing which driver a host has. A subclass overrides the entries it supports.
@@ -117,6 +143,20 @@ class ComputeDriver(abc.ABC):
 
     def close(self) -> None:
         """Release the host's connection; idempotent."""
+
+    # -- crash recovery (novactl/recovery.py drives them) ------------------------------------------
+
+    def survey(self) -> Survey:
+        """The host's novactl domains and live claims (a driver that keeps nothing on hosts: none)."""
+        return Survey()
+
+    def clean_up(self, recheck: Callable[[], ClusterView], view: ClusterView, dry_run: bool) -> list[Leftover]:
+        """Under the host lock, remove what dead commands left on the host; never a live build's.
+
+        `view` is every host's survey; `recheck` surveys again, for the steps that are safe only if
+        no move is in flight (a move's source is recognised by the target's claim).
+        """
+        return []
 
     # -- lifecycle: power verbs and moves (novactl/lifecycle.py drives them) ------------------------
 

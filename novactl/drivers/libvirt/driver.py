@@ -1,7 +1,7 @@
 """The libvirt driver: a real KVM host over SSH (paramiko) and libvirt, or this machine directly.
 
 `LibvirtDriver` keeps ComputeDriver's contract by delegating each verb to the module named after its
-concept (poll, claims, spawn, power, console, migrate, snapshot), handing it the narrow `Host`.
+concept (poll, claims, spawn, power, console, migrate, snapshot, leftovers), handing it the narrow `Host`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 from collections.abc import Callable
 from typing import ClassVar
 
-from novactl.drivers.base import ComputeDriver, HostReport, ImageCacheListing, SpawnRequest
-from novactl.drivers.libvirt import claims, console, guest, imagecache, migrate, paths, poll, power, snapshot, spawn
+from novactl.drivers.base import ClusterView, ComputeDriver, HostReport, ImageCacheListing, Leftover, SpawnRequest, Survey
+from novactl.drivers.libvirt import claims, console, guest, imagecache, leftovers, migrate, paths, poll, power, snapshot, spawn
 from novactl.drivers.libvirt.host import Host
 from novactl.errors import UsageError
 from novactl.hoststate import InstanceInfo
@@ -61,6 +61,15 @@ class LibvirtDriver(ComputeDriver):
 
     def close(self) -> None:
         self._host.close()
+
+    # -- crash recovery ---------------------------------------------------------------------------
+
+    def survey(self) -> Survey:
+        return leftovers.survey(self._host)
+
+    def clean_up(self, recheck: Callable[[], ClusterView], view: ClusterView, dry_run: bool) -> list[Leftover]:
+        bridges = {self.host.bridge, *(network.bridge for network in self.inventory.networks)}
+        return leftovers.clean_up(self._host, recheck, view, bridges, dry_run)
 
     # -- lifecycle --------------------------------------------------------------------------------
 

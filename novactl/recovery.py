@@ -1,0 +1,96 @@
+"""Recovery after a crash: `cleanup` (what dead commands left on hosts) and `reset-state` (Nova's).
+
+cleanup: poll the cluster, survey every host that answers (its novactl domains, its builds in flight),
+then clean the asked hosts in parallel, each under its own host lock (drivers/libvirt/leftovers.py).
+A host that is down is reported and makes the command fail: nothing there can be judged.
+
+reset-state: as `nova reset-state`, set vm_state ERROR (or ACTIVE) and clear task_state, stored where
+every poll reads it (the domain's novactl metadata). It changes no guest and no resource.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from novactl.drivers.base import ClusterView, Leftover
+from novactl.errors import EXIT_FAILED, HostError, NovactlError
+from novactl.lifecycle import Outcome, find
+from novactl.models import Inventory
+from novactl.poller import Cluster, poll
+
+LOG = logging.getLogger("novactl.compute.manager")
+
+
+def cleanup(inventory: Inventory, hosts: list[str], dry_run: bool) -> tuple[list[tuple[str, Leftover]], int]:
+    """(host, leftover) rows for HOSTS (default: all) and the exit code: 1 if a host could not be cleaned."""
+    asked = [inventory.host(name).name for name in hosts] if hosts else [h.name for h in inventory.hosts]
+    rows: list[tuple[str, Leftover]] = []
+    code = 0
+    with poll(inventory) as cluster:
+        view = survey(cluster)
+        up = [name for name in asked if name not in view.down]
+        for name in asked:
+            if name in view.down:
+                rows.append((name, Leftover("host", name, f"not cleaned: down ({cluster.states[name].down_reason})")))
+                code = EXIT_FAILED
+        if up:
+            with ThreadPoolExecutor(max_workers=min(len(up), 16), thread_name_prefix="cleanup") as pool:
+                results = list(pool.map(lambda name: _clean_one(cluster, name, view, dry_run), up))
+            for name, found in zip(up, results, strict=True):
+                if isinstance(found, str):
+                    rows.append((name, Leftover("host", name, f"not cleaned: {found}")))
+                    code = EXIT_FAILED
+                else:
+                    rows += [(name, leftover) for leftover in found]
+    return rows, code
+
+
+def survey(cluster: Cluster) -> ClusterView:
+    """Every answering host's domains and builds in flight; a host whose survey fails counts as down."""
+    view = ClusterView(down=[name for name, state in cluster.states.items() if not state.up])
+    up = [name for name in cluster.states if name not in view.down]
+    if not up:
+        return view
+    with ThreadPoolExecutor(max_workers=min(len(up), 16), thread_name_prefix="survey") as pool:
+        surveys = list(pool.map(lambda name: _survey_one(cluster, name), up))
+    for name, found in zip(up, surveys, strict=True):
+        if found is None:
+            view.down.append(name)
+            continue
+        view.domains.update(dict.fromkeys(found.domains, name))
+        view.live_claims |= found.live_claims
+    return view
+
+
+def _survey_one(cluster: Cluster, name: str):
+    try:
+        return cluster.drivers[name].survey()
+    except HostError as exc:
+        LOG.warning("%s: survey failed: %s", name, exc.reason)
+        return None
+
+
+def _clean_one(cluster: Cluster, name: str, view: ClusterView, dry_run: bool) -> list[Leftover] | str:
+    try:
+        return cluster.drivers[name].clean_up(lambda: survey(cluster), view, dry_run)
+    except HostError as exc:
+        LOG.error("%s: cleanup failed: %s", name, exc.reason)
+        return exc.reason
+
+
+def reset_state(inventory: Inventory, names: list[str], active: bool) -> list[Outcome]:
+    """Nova's reset-state on every named instance (all resolved first); one failing does not stop the rest."""
+    vm_state = "active" if active else "error"
+    with poll(inventory) as cluster:
+        targets = [find(cluster, name) for name in names]
+        outcomes = []
+        for instance in targets:
+            instance.vm_state, instance.task_state = vm_state, None
+            try:
+                cluster.drivers[instance.host].save_state(instance)
+                LOG.info("[instance: %s] vm_state reset to %s", instance.uuid, vm_state)
+                outcomes.append(Outcome(instance, f"vm_state {vm_state}, task_state cleared"))
+            except NovactlError as exc:
+                outcomes.append(Outcome(instance, f"ERROR: {exc}", exc.exit_code))
+    return outcomes
