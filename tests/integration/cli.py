@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,10 @@ def novactl_ok(inventory: Path, *args: str, timeout: float = 300) -> str:
 
 def novactl_json(inventory: Path, *args: str) -> Any:
     return json.loads(novactl_ok(inventory, *args, "-f", "json"))
+
+
+def novactl_killed_at(inventory: Path, step: str, *args: str, timeout: float = 300) -> None:
+    """Run novactl with the test-only kill point `step` (novactl/crashpoints.py); it must die there."""
+    env = {**ENV, "NOVACTL_TEST_KILL_AT": step}
+    done = subprocess.run([*NOVACTL, "-i", str(inventory), *args], capture_output=True, text=True, timeout=timeout, env=env)
+    assert done.returncode == -signal.SIGKILL, f"{step}: exited {done.returncode}, not killed:\n{done.stderr[-800:]}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli import novactl, novactl_json, novactl_ok
+from tests.integration.cli import novactl, novactl_json, novactl_killed_at, novactl_ok
 from tests.lab import Lab
 
 MARKER = "NOVACTL-GUEST-BOOTED"
@@ -142,7 +142,9 @@ def test_bad_input_touches_no_host(lab: Lab, inventory: Path) -> None:
         assert message in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
 
 
-def test_sixteen_racing_boots_fill_room_for_eight_exactly(lab: Lab, tmp_path: Path, marker_image: dict) -> None:
+# Repeated: a hang or a lost race shows only now and then (issue 8); each run costs ~16 boots.
+@pytest.mark.parametrize("run", range(3))
+def test_sixteen_racing_boots_fill_room_for_eight_exactly(lab: Lab, tmp_path: Path, marker_image: dict, run: int) -> None:
     memory_mb = novactl_json(lab.write_inventory(tmp_path / "probe.yaml"), "hypervisor-show", lab.hosts[0].name)["memory_mb"]
     # Room by RAM for 3 + 3 + 2 guests of 256 MB: per-host ratios put each limit mid-way.
     room = {lab.hosts[0].name: 3, lab.hosts[1].name: 3, lab.hosts[2].name: 2}
@@ -157,6 +159,9 @@ def test_sixteen_racing_boots_fill_room_for_eight_exactly(lab: Lab, tmp_path: Pa
         scheduler={"reserved_host_memory_mb": 0},
     )
     try:
+        # Two boots killed after their claims: a dead builder's claim must not take a place.
+        for i in range(2):
+            novactl_killed_at(inventory, "boot.claimed", "boot", f"dead{i}", "--flavor", "race", "--image", "marker")
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             runs = list(pool.map(lambda i: novactl(inventory, "boot", f"race{i}", "--flavor", "race", "--image", "marker"), range(16)))
         codes = sorted(r.returncode for r in runs)
@@ -167,4 +172,5 @@ def test_sixteen_racing_boots_fill_room_for_eight_exactly(lab: Lab, tmp_path: Pa
         assert per_host == room  # nobody over its limit
     finally:
         novactl(inventory, "delete", *[r["ID"] for r in novactl_json(inventory, "list")])
+        novactl(inventory, "cleanup")  # the killed boots' claims
     assert_clean(lab)
