@@ -128,7 +128,10 @@ def parse_scan(text: str) -> Facts:
     facts.builder_locks = [name for name in locks.split() if builders.LOCK_NAME.fullmatch(name)]
     facts.partial_bases = [name for name in parts.split() if PARTIAL_BASE.fullmatch(name)]
     for line in links.splitlines():
-        kind, name, *rest = [*line.split(), ""]
+        fields = line.split()
+        if len(fields) < 2:
+            continue
+        kind, name, *rest = [*fields, ""]
         if kind == "tap" and TAP.fullmatch(name):
             facts.taps.append(name)
         elif kind == "bridge":
