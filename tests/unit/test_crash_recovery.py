@@ -149,6 +149,10 @@ def test_partial_bases_taps_and_bridges() -> None:
     facts.domains, facts.links = {U2: "building"}, {U2: {"br-used", "tap22222222-22"}}
     facts.bridges["br-used"] = ("novactl", {"tap22222222-22"})  # the BUILD domain's port goes with it
     assert verbs(decide("h1", facts, ClusterView(), {"br-used"}))["br-used"] == "remove-link"
+    # A directory that stays (here a cold move's source, restored now) will need the bridge again.
+    facts.dirs = {f"{U1}_resize": "x"}
+    assert "br-used" not in verbs(decide("h1", facts, ClusterView(), {"br-used"}))
+    facts.dirs = {}
     # A build in flight on the host may be about to use the bridge.
     facts.claims = {f"{U1}.json": claim(U1)}
     facts.live_builders = {LIVE}

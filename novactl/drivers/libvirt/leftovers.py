@@ -220,8 +220,11 @@ def decide(host_name: str, facts: Facts, view: ClusterView, bridges: set[str]) -
         if tap not in taps_of_domains:
             steps.append(Step("tap", tap, "remove-link", "no domain uses it"))
     leaving = taps_of_domains - in_use  # ports that go with the removed domains
+    # Any instance directory that stays (a kept or restored one, a resize source) may be defined or
+    # started again and need its bridge: bridges go only from a host left with no instance at all.
+    staying = [name for name in facts.dirs if name.endswith("_resize") or name not in gone]
     for bridge, (alias, ports) in sorted(facts.bridges.items()):
-        if bridge in bridges and alias == BRIDGE_MARK and ports <= leaving and bridge not in in_use and not mine:
+        if bridge in bridges and alias == BRIDGE_MARK and ports <= leaving and bridge not in in_use and not mine and not staying:
             steps.append(Step("bridge", bridge, "remove-link", "novactl made it and nothing uses it"))
     return steps
 
