@@ -167,7 +167,7 @@ def test_list_instances_skips_bad_claims_and_counts_bad_metadata_as_foreign_usag
     host = SimpleNamespace(name="h", polled_node=lambda: node, libvirt=SimpleNamespace(listAllDomains=lambda _flags: domains))
     building = dataclasses.replace(minimal_instance(), uuid="11111111-2222-3333-4444-555555555555", vm_state="building")
     claims = [claim(uuid="../victim"), metadata.to_record(building, time.time() + 600), {"expires": "soon"}]
-    instances = poll.list_instances(host, claims)
+    instances = poll.list_instances(host, claims, set())  # no builder locks: these claims predate them
     assert [i.uuid for i in instances] == [good.uuid, building.uuid]
     assert (node.extra_memory_mb_used, node.extra_vcpus_used) == (bad.flavor.ram, bad.flavor.vcpus)
 
