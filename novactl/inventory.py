@@ -9,6 +9,8 @@ references between sections) follow, with positions too.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import math
 import os
 import re
@@ -16,12 +18,14 @@ import socket
 import stat
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from novactl.errors import InventoryError
+
+if TYPE_CHECKING:
+    import jsonschema
 from novactl.inventory_schema import ABS_PATH, BRIDGE, HOSTNAME, SAFE_NAME, SCHEMA, SSH_PUBLIC_KEY, UUID, VERSION_REQUIREMENT
 from novactl.models import (
     Flavor,
@@ -154,13 +158,49 @@ def parse_inventory(text: str, path: str) -> Inventory:
     data, marks = _load_yaml(text, path)
     if data is None:
         data = {}
-    errors = sorted(
-        _Validator(SCHEMA).iter_errors(data),
-        key=lambda e: _position(marks, _error_path(e)),
-    )
-    if errors:
-        raise InventoryError("\n".join(_located(path, marks, _error_path(e), _describe(e)) for e in errors[:10]))
+    mark = _valid_mark(text)
+    if mark is None or not mark.exists():
+        errors = sorted(
+            _validator().iter_errors(data),
+            key=lambda e: _position(marks, _error_path(e)),
+        )
+        if errors:
+            raise InventoryError("\n".join(_located(path, marks, _error_path(e), _describe(e)) for e in errors[:10]))
+        if mark is not None:
+            _remember(mark)
     return build_inventory(data, marks, path, Path(path).resolve().parent)
+
+
+# -- the schema check, remembered ---------------------------------------------------------------
+# Importing jsonschema and running it costs more than the rest of a read-only command. A text that
+# passed the schema passes it again, so a file that passed leaves an empty mark named by the hash
+# of its text and of the schema (a new schema or a changed file is checked afresh). Only the schema
+# check is skipped: everything after it, with its FILE:LINE:COLUMN errors, runs on every load.
+
+
+def _valid_mark(text: str) -> Path | None:
+    """Where the mark for `text` lives; None when there is no cache directory to use."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    digest = hashlib.sha256(_schema_digest() + text.encode("utf-8", "surrogatepass")).hexdigest()
+    return Path(base, "novactl", "valid-inventories", digest)
+
+
+@functools.cache
+def _schema_digest() -> bytes:
+    return hashlib.sha256(repr(SCHEMA).encode()).digest()
+
+
+def _remember(mark: Path) -> None:
+    """Write the mark atomically (a temporary name, then rename); a cache that cannot be written is no error."""
+    try:
+        mark.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = mark.with_name(f".{mark.name}.{os.getpid()}")
+        temporary.touch(mode=0o600)
+        os.replace(temporary, mark)
+    except OSError:
+        pass
 
 
 def _is_integer(checker: jsonschema.TypeChecker, instance: Any) -> bool:
@@ -168,10 +208,15 @@ def _is_integer(checker: jsonschema.TypeChecker, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-_Validator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
-)
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema  # here, not at the top: a remembered inventory never needs it
+
+    cls = jsonschema.validators.extend(
+        jsonschema.Draft202012Validator,
+        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+    )
+    return cls(SCHEMA)
 
 
 def build_inventory(data: dict, marks: dict, path: str, source_dir: Path) -> Inventory:
