@@ -44,7 +44,7 @@ def hypervisor_fields(s: HostState) -> dict[str, Any]:
         "free_ram_mb": s.free_ram_mb,
         "host_ip": s.host_ip,
         "hypervisor_hostname": s.hypervisor_hostname or s.host,
-        "hypervisor_type": s.hypervisor_type,
+        "hypervisor_type": s.hypervisor_type or None,  # a down host never said
         "hypervisor_version": s.hypervisor_version,
         "id": s.service_id,
         "local_gb": s.local_gb,

@@ -18,7 +18,7 @@ def _fields(keypair: Keypair) -> dict:
     return {
         "fingerprint": keypair.fingerprint,
         "name": keypair.name,
-        "private_key": keypair.private_key or "",
+        "private_key": keypair.private_key or None,  # null, not "": no private key here
         "public_key": keypair.public_key,
         "type": keypair.type,
     }

@@ -169,7 +169,7 @@ def list_(app: App, long_: bool, host: str | None, status: str | None, name: str
             networks(instance),
         ]
         if long_:
-            row += [instance.host, instance.flavor.name, instance.image_id, instance.zone]
+            row += [instance.host, instance.flavor.name, instance.image_id or None, instance.zone]
         rows.append(row)
     if status:
         rows = [r for r in rows if r[2] == status.upper()]

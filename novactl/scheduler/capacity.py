@@ -48,7 +48,7 @@ class CapacityReport:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"flavor": self.flavor, "total": self.total, "note": self.note, "hosts": [h.to_dict() for h in self.hosts]}
+        return {"flavor": self.flavor, "total": self.total, "note": self.note or None, "hosts": [h.to_dict() for h in self.hosts]}
 
 
 def headroom(h: HostState) -> dict[str, float | None]:

@@ -82,7 +82,7 @@ def test_no_config_drive_means_no_cdrom(lab: Lab, inventory: Path) -> None:
     shown = novactl_json(
         inventory, "boot", "plain", "--flavor", "m1.tiny", "--image", "marker", "--no-config-drive", "--availability-zone", f"nova:{h1}"
     )
-    assert shown["config_drive"] == ""
+    assert shown["config_drive"] is None
     assert "cdrom" not in lab.virsh(h1, "dumpxml", shown["OS-EXT-SRV-ATTR:instance_name"])
     assert lab.exec(h1, ["test", "-e", f"{INSTANCES}/{shown['id']}/disk.config"], check=False).returncode == 1
     novactl_ok(inventory, "delete", "plain")

@@ -692,7 +692,7 @@ def test_capacity_table(sched):
 
 def test_capacity_limited_by_ram_disk_vcpu_and_compute_filter(cap):
     document = capacity_json(cap, "--flavor", "c1.medium")
-    assert (document["flavor"], document["total"], document["note"]) == ("c1.medium", 7, "")
+    assert (document["flavor"], document["total"], document["note"]) == ("c1.medium", 7, None)
     why = {host: (e["count"], e["limited_by"], e["reason"]) for host, e in document["hosts"].items()}
     assert why == {
         "cpuhost": (2, "vcpu", "after 2 more: needs 2 vCPU, usable 0 (total 2 × 2 − used 4)"),

@@ -91,7 +91,7 @@ def test_to_dict():
     assert data == {
         "flavor": data["flavor"],
         "total": 2,
-        "note": "",
+        "note": None,
         "hosts": [
             {
                 "host": "a",
