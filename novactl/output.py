@@ -87,12 +87,14 @@ def render(
     sort_column: tuple[str, ...] = (),
     tty: bool = False,
     style: Style | None = None,
+    colour: bool = True,
 ) -> str:
-    """The result as text; `tty` colours the table (the caller decides: a terminal, and no NO_COLOR)."""
+    """The result as text; `tty` (a terminal) draws usage bars, and colours the table unless `colour` is
+    off (--no-color, NO_COLOR): the caller decides both."""
     style = style or Style()
     if isinstance(result, ShowOne):
-        return _render_show(result, fmt, columns, tty, style)
-    return _render_listing(result, fmt, columns, sort_column, tty, style)
+        return _render_show(result, fmt, columns, tty and colour, style)
+    return _render_listing(result, fmt, columns, sort_column, tty, style, colour)
 
 
 def _render_show(result: ShowOne, fmt: str, columns: tuple[str, ...], tty: bool, style: Style) -> str:
@@ -111,7 +113,9 @@ def _render_show(result: ShowOne, fmt: str, columns: tuple[str, ...], tty: bool,
     return _render_listing(listing, fmt, (), (), tty, style)
 
 
-def _render_listing(listing: Listing, fmt: str, columns: tuple[str, ...], sort_column: tuple[str, ...], tty: bool, style: Style) -> str:
+def _render_listing(
+    listing: Listing, fmt: str, columns: tuple[str, ...], sort_column: tuple[str, ...], tty: bool, style: Style, colour: bool = True
+) -> str:
     indexes = [_column_index(listing.columns, c) for c in columns] if columns else list(range(len(listing.columns)))
     rows = listing.rows
     for name in reversed(sort_column):
@@ -131,10 +135,10 @@ def _render_listing(listing: Listing, fmt: str, columns: tuple[str, ...], sort_c
         return "\n".join(" ".join(_plain(v) for v in row) for row in picked)
     if tty and listing.gauges and not columns:
         picked = [[row[i] for i in indexes] for row in rows]
-        return _gauge_table(names, picked, listing.gauges) + (f"\n{terminal_safe(listing.footer)}" if listing.footer else "")
+        return _gauge_table(names, picked, listing.gauges, colour) + (f"\n{terminal_safe(listing.footer)}" if listing.footer else "")
     picked = [[row[i] for i in indexes] for row in rows + listing.notes]
     text = table(names, picked, style.max_width) if names else ""
-    if tty:
+    if tty and colour:
         text = _colour(text)
     return text + (f"\n{terminal_safe(listing.footer)}" if listing.footer else "")
 
@@ -269,8 +273,9 @@ def _colour(text: str) -> str:
 GAUGE_WIDTH = 16  # characters of a usage bar
 
 
-def _gauge_table(columns: list[str], rows: list[list[Any]], gauges: list[Gauge]) -> str:
-    """The table with each gauge's used/limit columns drawn as one bar (rich), for a terminal."""
+def _gauge_table(columns: list[str], rows: list[list[Any]], gauges: list[Gauge], colour: bool) -> str:
+    """The table with each gauge's used/limit columns drawn as one bar (rich), for a terminal; with no
+    colour the bars stay, drawn with no escape sequence at all."""
     import shutil
 
     from rich import box
@@ -291,7 +296,13 @@ def _gauge_table(columns: list[str], rows: list[list[Any]], gauges: list[Gauge])
             used, limit = (_machine(row[columns.index(name)]) for name in (gauge.used, gauge.limit))
             cells.append(_bar(used, limit, gauge.unit, Text))
         drawn.add_row(*cells)
-    console = Console(file=io.StringIO(), force_terminal=True, width=shutil.get_terminal_size().columns, highlight=False)
+    console = Console(
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="auto" if colour else None,  # None: no escape sequence, not even dim
+        width=shutil.get_terminal_size().columns,
+        highlight=False,
+    )
     console.print(drawn)
     return console.file.getvalue().rstrip("\n")  # type: ignore[attr-defined]
 

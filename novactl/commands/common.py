@@ -145,8 +145,8 @@ def with_output(func: Callable[..., Any]) -> Callable[..., None]:
             max_width = shutil.get_terminal_size().columns
         style = output.Style(descending=not ascending, noindent=noindent, max_width=max_width, quote=quote)
         app = click.get_current_context().find_object(App)
-        colour = tty and (app is None or app.colour)
-        text = output.render(result, fmt, columns, sort_columns, tty=colour, style=style)
+        colour = app is None or app.colour
+        text = output.render(result, fmt, columns, sort_columns, tty=tty, style=style, colour=colour)
         if text:
             click.echo(text, color=colour)  # decided here: click would strip colour from a non-terminal
         for warning in result.warnings:

@@ -218,3 +218,17 @@ def test_a_terminal_gets_tables_as_wide_as_it_is(fake_cluster: Path, monkeypatch
     monkeypatch.setattr("novactl.commands.common.on_terminal", lambda: False)
     wide = run("-i", fake_cluster, "list", "--long").stdout  # not a terminal: as wide as the cells
     assert max(len(line) for line in wide.splitlines()) > 80
+
+
+def test_usage_bars_on_a_terminal_keep_their_shape_and_lose_their_colour_with_no_color(fake_cluster: Path, monkeypatch) -> None:
+    monkeypatch.setattr("novactl.commands.common.on_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "200")  # the bars fit; rich would wrap them on a narrow terminal
+    coloured = invoke(fake_cluster, "hypervisor-list", "--long")
+    assert "\x1b[" in coloured and "░" in coloured
+    for plain in (
+        invoke(fake_cluster, "hypervisor-list", "--long", "--no-color"),
+        run("-i", fake_cluster, "hypervisor-list", "--long", env={"NO_COLOR": "1"}).stdout,
+    ):
+        assert "\x1b" not in plain
+        assert "░" in plain and "3072/12288 MB 25%" in plain  # the same bars, only uncoloured
+        assert plain.count("\n") == coloured.count("\n")
