@@ -21,11 +21,15 @@ from novactl.drivers.libvirt.leftovers import SECTION, Facts, Step, decide, pars
 U1 = "11111111-1111-4111-8111-111111111111"
 U2 = "22222222-2222-4222-8222-222222222222"
 LIVE, DEAD = "a" * 16, "b" * 16
-FUTURE = time.time() + 600
 
 
-def claim(uuid: str, builder: str | None = LIVE, expires: float = FUTURE) -> dict:
-    record = {"uuid": uuid, "expires": expires}
+def future() -> float:
+    """Ten minutes from now, read when a test runs (the suite may run long after collection)."""
+    return time.time() + 600
+
+
+def claim(uuid: str, builder: str | None = LIVE, expires: float | None = None) -> dict:
+    record = {"uuid": uuid, "expires": future() if expires is None else expires}
     if builder is not None:
         record["builder"] = builder
     return record
@@ -44,9 +48,9 @@ def test_a_claim_counts_only_while_its_builder_lives_and_it_has_not_expired() ->
 
 @pytest.mark.parametrize("bad", [["x"], {"a": 1}, 7, None])
 def test_strange_builder_or_expiry_values_never_count_and_never_crash(bad: object) -> None:
-    assert not builders.is_live({"uuid": U1, "expires": FUTURE, "builder": bad}, {LIVE}) or bad is None
+    assert not builders.is_live({"uuid": U1, "expires": future(), "builder": bad}, {LIVE}) or bad is None
     assert not builders.is_live({"uuid": U1, "expires": bad, "builder": LIVE}, {LIVE})
-    assert not builders.in_flight({"uuid": U1, "expires": FUTURE, "builder": bad}, {LIVE}) or bad is None
+    assert not builders.in_flight({"uuid": U1, "expires": future(), "builder": bad}, {LIVE}) or bad is None
 
 
 def test_in_flight_ignores_expiry_while_the_builder_lives() -> None:
