@@ -86,17 +86,14 @@ def plan(inventory: Inventory, request: BootRequest, cluster: Cluster) -> tuple[
     """Schedule without touching anything: the dry run, and the first step of a real boot."""
     spec = request_spec(inventory, request, cluster)
     scheduler = Scheduler(inventory.scheduler)
-    warnings = forced_host_warnings(scheduler, spec, cluster)
-    result = scheduler.select(list(cluster.states.values()), spec, min_count=request.min_count)
-    result.warnings = warnings
-    return spec, result
+    refuse_unusable_forced_hosts(spec, cluster)
+    # select warns, per instance, of each filter a forced host would fail
+    return spec, scheduler.select(list(cluster.states.values()), spec, min_count=request.min_count)
 
 
-def forced_host_warnings(scheduler: Scheduler, spec: RequestSpec, cluster: Cluster) -> list[str]:
-    """Nova skips every filter for a host forced with AZ:HOST, and so does novactl; but it still asks
-    each filter, and says which the host would have failed and why. A forced host that is down
-    (unreachable) or outside the named zone cannot take the instance at all: NoValidHost (exit 3)."""
-    warnings = []
+def refuse_unusable_forced_hosts(spec: RequestSpec, cluster: Cluster) -> None:
+    """A forced host (AZ:HOST) that is down (unreachable) or outside the named zone cannot take the
+    instance at all: NoValidHost (exit 3). Other filters are skipped, as in Nova (select warns)."""
     for name in spec.force_hosts:
         state = cluster.state(name)
         if not state.up:
@@ -105,10 +102,6 @@ def forced_host_warnings(scheduler: Scheduler, spec: RequestSpec, cluster: Clust
             raise NoValidHost(
                 f"No valid host was found. Forced host {name} is in availability zone {state.zone!r}, not {spec.availability_zone!r}"
             )
-        for filt in scheduler.filters:
-            if filt.run_for_index(0) and filt.applies(spec) and not filt.host_passes(state, spec):
-                warnings.append(f"forced host {name} would fail {filt.name}: {filt.explain(state, spec)}")
-    return warnings
 
 
 def dry_run(inventory: Inventory, request: BootRequest) -> SchedulingResult:

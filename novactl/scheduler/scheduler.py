@@ -77,6 +77,8 @@ class Scheduler:
             if index == 0:
                 result.weighing = weighing
             chosen = self._pick(survivors, weighing, chooser)
+            if result.forced:  # before limits are reset: asking a filter may set one
+                result.warnings += self._forced_host_warnings(chosen, spec, index)
             chosen.limits = {}  # exactly the limits of the filters that just passed it
             for filt in self.filters:
                 if filt.run_for_index(index) and not result.forced:
@@ -184,6 +186,17 @@ class Scheduler:
         return planned
 
     # -- helpers -----------------------------------------------------------------------------------
+    def _forced_host_warnings(self, host: HostState, spec: RequestSpec, index: int) -> list[str]:
+        """Nova skips every filter for a host forced with AZ:HOST, and so does novactl; but each filter is
+        still asked, for each instance (the earlier ones already consumed on that host), and says what
+        the host would fail and why."""
+        which = f" for instance {index + 1} of {spec.num_instances}" if spec.num_instances > 1 else ""
+        return [
+            f"forced host {host.host} would fail {filt.name}{which}: {filt.explain(host, spec)}"
+            for filt in self.filters
+            if filt.run_for_index(index) and filt.applies(spec) and not filt.host_passes(host, spec)
+        ]
+
     def _pick(self, hosts: list[HostState], weighing: Weighing, chooser: Chooser) -> HostState:
         size = max(1, self.config.host_subset_size)
         totals, names = weighing.totals, weighing.hosts

@@ -460,6 +460,29 @@ def test_forced_host_is_chosen_with_a_warning_for_each_filter_it_would_fail(sche
     ]
 
 
+def test_forced_host_warnings_cover_each_instance_of_a_multi_create(sched):
+    # The forced host takes all N; each instance is asked of every filter after the earlier ones were
+    # placed there: the first of batch (anti-affinity) fits alpha, the second would break the group.
+    args = (*TINY, "--availability-zone", "nova:alpha", "--hint", "group=batch", "--max-count", "2")
+    doc = dry_run_json(sched, *args)
+    assert (doc["selections"], doc["warnings"]) == (
+        ["alpha", "alpha"],
+        [
+            "forced host alpha would fail ServerGroupAntiAffinityFilter for instance 2 of 2: "
+            "server group 'batch' (anti-affinity) already has a member on this host"
+        ],
+    )
+    # delta lacks the disk for either medium: said for each instance, with what is left after the first.
+    doc = dry_run_json(sched, *MEDIUM, "--availability-zone", "nova:delta", "--max-count", "2")
+    assert [w.split(":")[0] for w in doc["warnings"]] == [
+        "forced host delta would fail DiskFilter for instance 1 of 2",
+        "forced host delta would fail DiskFilter for instance 2 of 2",
+    ]
+    assert "used 20480 MB" in doc["warnings"][0] and "used 61440 MB" in doc["warnings"][1]
+    done = run("-i", sched, "boot", "vm", *MEDIUM, "--availability-zone", "nova:delta", "--max-count", "2", "--dry-run")
+    assert done.stderr.count("WARNING: forced host delta would fail DiskFilter for instance") == 2
+
+
 def test_forced_host_that_is_down_or_in_another_zone_is_no_valid_host(tmp_path):
     dead = "  - {name: dead5, driver: fake, facts: {memory_mb: 8192, vcpus: 4, local_gb: 80, up: false, down_reason: no route to host}}\n"
     path = write_cluster(tmp_path, SCHED + dead)
