@@ -19,7 +19,7 @@ from pathlib import Path
 from novactl.errors import NovactlError, UsageError
 from novactl.inventory_edit import append_item, writable_inventory
 from novactl.inventory_schema import SAFE_NAME
-from novactl.models import Inventory
+from novactl.models import Image, Inventory
 
 DISK_FORMATS = ("qcow2", "raw")
 QEMU_IMG_TIMEOUT = 30  # seconds; `info` reads headers only
@@ -125,3 +125,17 @@ def upload(
     if properties:
         entry["properties"] = dict(properties)
     return Upload(entry, path, append_item(path, "images", entry))
+
+
+def image_source(inventory: Inventory, image: Image) -> str:
+    """The image's file on this machine (relative paths from the inventory's directory)."""
+    return str(inventory.source_dir / os.path.expanduser(image.file))
+
+
+def sendable_image_source(inventory: Inventory, image: Image) -> str:
+    """The image's file, once qemu-img agrees it is the disk image the inventory declares."""
+    source = image_source(inventory, image)
+    if not os.access(source, os.R_OK) or not os.path.isfile(source):
+        raise UsageError(f"image {image.name}: file {source} is missing or unreadable")
+    check_disk_image(Path(source), image.disk_format, image.name)
+    return source

@@ -23,9 +23,9 @@ from novactl import server_groups
 from novactl.claims import ClaimFailed
 from novactl.errors import HostError, NovactlError, NoValidHost, UsageError
 from novactl.hoststate import PAUSED, RUNNING, SHUTDOWN, InstanceInfo
+from novactl.images import sendable_image_source
 from novactl.lifecycle import Outcome, check_state, find
 from novactl.models import Flavor, Inventory, Network
-from novactl.pipeline import sendable_image_source
 from novactl.poller import Cluster, poll
 from novactl.scheduler.request import InstanceGroup, RequestSpec
 from novactl.scheduler.scheduler import Scheduler

@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
 import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from novactl import configdrive, crashpoints, server_groups
 from novactl.claims import ClaimFailed
 from novactl.drivers.base import SpawnRequest
 from novactl.errors import EXIT_FAILED, HostError, NotFound, NovactlError, NoValidHost, UsageError, unknown
 from novactl.hoststate import HostState, InstanceInfo
-from novactl.images import check_disk_image
+from novactl.images import image_source, sendable_image_source
 from novactl.instances import resolve
 from novactl.inventory_schema import HOSTNAME
 from novactl.models import Flavor, Image, Inventory, Network
@@ -210,19 +208,6 @@ def _validate_guest_data(inventory: Inventory, request: BootRequest) -> None:
     for key, value in request.meta.items():
         if not 1 <= len(key) <= 255 or len(value) > 255:
             raise UsageError(f"metadata {key[:40]!r}: keys must be 1 to 255 characters, values at most 255")
-
-
-def image_source(inventory: Inventory, image: Image) -> str:
-    return str(inventory.source_dir / os.path.expanduser(image.file))
-
-
-def sendable_image_source(inventory: Inventory, image: Image) -> str:
-    """The image's file, once qemu-img agrees it is the disk image the inventory declares (images.py)."""
-    source = image_source(inventory, image)
-    if not os.access(source, os.R_OK) or not os.path.isfile(source):
-        raise UsageError(f"image {image.name}: file {source} is missing or unreadable")
-    check_disk_image(Path(source), image.disk_format, image.name)
-    return source
 
 
 def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, int], None] | None = None) -> list[BootOutcome]:

@@ -23,7 +23,7 @@ def openstack(app: App) -> None:
     script and on stderr, and the exit code is then 1.
     """
     from novactl import export_openstack, server_groups
-    from novactl.pipeline import image_source
+    from novactl.images import image_source
     from novactl.poller import poll
 
     inventory = app.inventory

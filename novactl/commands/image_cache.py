@@ -74,7 +74,7 @@ def image_cache_prune(app: App, min_age: str, dry_run: bool, image: str | None, 
 def image_cache_warm(app: App, image: str, hosts: tuple[str, ...]) -> Listing:
     """Put IMAGE in the hosts' caches before a burst of boots (Nova's image pre-caching)."""
     from novactl import image_cache
-    from novactl.pipeline import sendable_image_source
+    from novactl.images import sendable_image_source
 
     inventory = app.inventory
     found = inventory.image(image)
