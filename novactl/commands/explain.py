@@ -40,9 +40,7 @@ def dry_run_result(inventory: Inventory, request: BootRequest) -> ShowOne:
     if result.forced:
         fields["forced"] = True
     exit_code = 0 if result.ok else NoValidHost.exit_code
-    return ShowOne(
-        fields, footer="\n".join(lines), document=result.to_dict(), exit_code=exit_code, error=error, warnings=result.warnings
-    )
+    return ShowOne(fields, footer="\n".join(lines), document=result.to_dict(), exit_code=exit_code, error=error, warnings=result.warnings)
 
 
 # What each weigher's raw value counts (the normalised value is a fraction of the best host's).

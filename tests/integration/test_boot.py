@@ -148,9 +148,7 @@ def test_sixteen_racing_boots_fill_room_for_eight_exactly(lab: Lab, tmp_path: Pa
     memory_mb = novactl_json(lab.write_inventory(tmp_path / "probe.yaml"), "hypervisor-show", lab.hosts[0].name)["memory_mb"]
     # Room by RAM for 3 + 3 + 2 guests of 256 MB: per-host ratios put each limit mid-way.
     room = {lab.hosts[0].name: 3, lab.hosts[1].name: 3, lab.hosts[2].name: 2}
-    hosts = [
-        {"name": h.name, "address": h.address, "ram_allocation_ratio": (room[h.name] * 256 + 128) / memory_mb} for h in lab.hosts
-    ]
+    hosts = [{"name": h.name, "address": h.address, "ram_allocation_ratio": (room[h.name] * 256 + 128) / memory_mb} for h in lab.hosts]
     inventory = lab.write_inventory(
         tmp_path / "inventory.yaml",
         hosts=hosts,

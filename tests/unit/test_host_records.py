@@ -172,7 +172,6 @@ def test_list_instances_skips_bad_claims_and_counts_bad_metadata_as_foreign_usag
     assert (node.extra_memory_mb_used, node.extra_vcpus_used) == (bad.flavor.ram, bad.flavor.vcpus)
 
 
-
 def test_guest_data_fields_are_checked_too() -> None:
     from dataclasses import replace
 

@@ -96,7 +96,7 @@ def test_list_show_delete_keep_the_users_comments(write_inventory, run_main, tmp
     assert run_main("-i", str(path), "keypair-delete", "old").exit_code == 0
     assert run_main("-i", str(path), "keypair-delete", "new").exit_code == 0
     assert path.read_text() == "# my cluster\nhosts:\n  - {name: h1, driver: fake, facts: {memory_mb: 1024, vcpus: 1, local_gb: 10}}\n" + (
-        "# flavors below\nflavors:\n  - {id: \"1\", name: m1.tiny, ram: 512, disk: 1, vcpus: 1}\n"
+        '# flavors below\nflavors:\n  - {id: "1", name: m1.tiny, ram: 512, disk: 1, vcpus: 1}\n'
     )
     assert run_main("-i", str(path), "keypair-show", "new").exit_code == 4
 
