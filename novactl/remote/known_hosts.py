@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -51,8 +52,14 @@ class Entry:
 
 def _glob_matches(pattern: str, host: str) -> bool:
     """OpenSSH's wildcards, `*` and `?` only: `[host]:port` is a literal name, not a character class."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower())
-    return re.fullmatch(regex, host, re.DOTALL) is not None
+    if "*" not in pattern and "?" not in pattern:  # most lines: a plain name (no regex to build per host)
+        return pattern.lower() == host
+    return _glob_regex(pattern.lower()).fullmatch(host) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
 
 
 def _hashed_matches(pattern: str, host: str) -> bool:
@@ -93,13 +100,16 @@ class KnownHosts:
     def __init__(self, entries: list[Entry], source: str):
         self._entries = entries
         self._source = source  # the file, named in refusals
+        self._naming: dict[str, list[Entry]] = {}
 
     @classmethod
     def from_text(cls, text: str, source: str) -> KnownHosts:
         return cls(parse(text), source)
 
     def _for(self, name: str, marker: str) -> list[Entry]:
-        return [e for e in self._entries if e.marker == marker and e.names(name)]
+        if name not in self._naming:  # each connection asks up to three times about the same name
+            self._naming[name] = [e for e in self._entries if e.names(name)]
+        return [e for e in self._naming[name] if e.marker == marker]
 
     def key_types(self, name: str) -> list[str]:
         """Host key algorithms to ask the server for first: those of the keys listed for `name`."""
