@@ -1,12 +1,13 @@
 """The click group: global options, logging in Nova's format, errors to stderr with their exit codes.
 
-Commands register themselves: every `commands.common.command` defined at the top level of a module
-in COMMAND_MODULES is added, and --help lists it under its help group.
+Commands are found through commands/index.py (name -> module, --help heading and summary): `--help`
+lists them from there and a command's module is imported only when that command runs, so neither
+imports the other command modules (click's LazyGroup pattern). Imports here are the ones every
+invocation needs; the rest are made where they are used.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -16,30 +17,12 @@ from typing import Any, NoReturn
 import click
 
 from novactl import __version__
-from novactl.commands.common import HELP_GROUPS, App, Listed, command, print_error
+from novactl.commands import HELP_GROUPS
+from novactl.commands.index import COMMANDS
 from novactl.errors import EXIT_FAILED, EXIT_USAGE, NovactlError, did_you_mean
 
 # Nova's default logging_default_format_string, minus the request context it does not have here.
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s [-] %(message)s"
-
-# A new command module is one more line here; a new command in a listed module needs nothing.
-COMMAND_MODULES = [
-    "novactl.commands.services",
-    "novactl.commands.catalog",
-    "novactl.commands.keypairs",
-    "novactl.commands.hypervisors",
-    "novactl.commands.servers",
-    "novactl.commands.capacity",
-    "novactl.commands.groups",
-    "novactl.commands.lifecycle",
-    "novactl.commands.export",
-    "novactl.commands.rebalance",
-    "novactl.commands.doctor",
-    "novactl.commands.image_cache",
-    "novactl.commands.maintenance",
-]
-
-SUMMARY_LIMIT = 200  # a command's first sentence in --help, wrapped rather than cut off
 
 # Global options a user may also put after the subcommand (`flavor-list -i inv.yaml`): name -> takes a value.
 GLOBAL_OPTIONS = {"-i": True, "--inventory": True, "--debug": False, "--no-color": False}
@@ -62,6 +45,8 @@ class NovactlGroup(click.Group):
             sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
         except NovactlError as exc:
             if "--debug" in argv:
+                import logging
+
                 logging.getLogger("novactl").exception("command failed")
             first, *rest = str(exc).splitlines() or [""]
             _error(first, rest)
@@ -73,21 +58,29 @@ class NovactlGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(args))
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, its module imported on first use."""
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attribute = COMMANDS[cmd_name][:2]
+            self.add_command(getattr(import_module(module), attribute), cmd_name)
+        return self.commands.get(cmd_name)
+
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
-        if args and not name.startswith("-") and self.get_command(ctx, name) is None:
+        if args and not name.startswith("-") and name not in COMMANDS:
             raise click.UsageError(f"No such command {name!r}.{did_you_mean(name, self.list_commands(ctx))}", ctx)
         return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """Commands under novaclient's headings (servers, scheduling, hosts, images, groups)."""
+        """Commands under novaclient's headings (servers, scheduling, hosts, images, groups), from the index."""
         grouped: dict[str, list[tuple[str, str]]] = {key: [] for key in HELP_GROUPS}
         for name in self.list_commands(ctx):
-            cmd = self.get_command(ctx, name)
-            if cmd is None or cmd.hidden:
-                continue
-            group = cmd.help_group if isinstance(cmd, Listed) else "other"
-            grouped[group].append((name, cmd.get_short_help_str(limit=SUMMARY_LIMIT)))
+            _module, _attribute, group, summary = COMMANDS[name]
+            if summary is not None:  # None: a hidden command
+                grouped[group].append((name, summary))
         for key, rows in grouped.items():
             if rows:
                 with formatter.section(HELP_GROUPS[key]):
@@ -135,6 +128,8 @@ def _usage_hint(exc: click.ClickException) -> list[str]:
 
 
 def _error(first: str, rest: Sequence[str] = ()) -> None:
+    from novactl.commands.common import print_error
+
     print_error("\n".join([first, *rest]))
 
 
@@ -156,6 +151,10 @@ def cli(ctx: click.Context, inventory: str | None, debug: bool, no_colour: bool)
     Global options may also follow the command. `novactl help COMMAND` shows a command's options
     and examples.
     """
+    import logging
+
+    from novactl.commands.common import App
+
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format=LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S", stream=sys.stderr
     )
@@ -163,30 +162,6 @@ def cli(ctx: click.Context, inventory: str | None, debug: bool, no_colour: bool)
     if not debug:
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # its own tracebacks would bypass ours
     ctx.obj = App(inventory, debug, colour=not no_colour and not os.environ.get("NO_COLOR"))
-
-
-@command("help", "other", examples=["help boot", "help"])
-@click.argument("command_name", metavar="COMMAND", required=False)
-@click.pass_context
-def help_(ctx: click.Context, command_name: str | None) -> None:
-    """Show the help of COMMAND (or of novactl)."""
-    parent = ctx.parent
-    assert parent is not None
-    if command_name is None:
-        click.echo(cli.get_help(parent))
-        return
-    cli.resolve_command(parent, [command_name])
-    target = cli.get_command(parent, command_name)
-    assert target is not None
-    with click.Context(target, info_name=command_name, parent=parent) as sub:
-        click.echo(target.get_help(sub))
-
-
-cli.add_command(help_)
-for _module in COMMAND_MODULES:
-    for _value in vars(import_module(_module)).values():
-        if isinstance(_value, Listed):
-            cli.add_command(_value)
 
 
 def main(argv: list[str] | None = None) -> None:

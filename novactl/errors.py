@@ -1,6 +1,5 @@
 """Typed errors and the exit codes the CLI maps them to (documented in README.md)."""
 
-import difflib
 from collections.abc import Iterable
 
 EXIT_FAILED = 1  # the operation was attempted and failed (host error, every attempt failed)
@@ -51,6 +50,8 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
 
     A different case alone (`Cirros`) always matches; otherwise difflib's ratio of at least 0.6.
     """
+    import difflib  # only for a mistyped name
+
     known = list(known)
     same = [k for k in known if k.lower() == word.lower()]
     close = same or difflib.get_close_matches(word.lower(), [k.lower() for k in known], n=1)

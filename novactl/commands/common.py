@@ -14,6 +14,7 @@ import click
 import click.shell_completion
 
 from novactl import output
+from novactl.commands import HELP_GROUPS
 
 if TYPE_CHECKING:
     from novactl.hoststate import HostState, InstanceInfo
@@ -21,17 +22,6 @@ if TYPE_CHECKING:
     from novactl.models import Inventory
 
 FORMATS = ("table", "json", "yaml", "csv", "value")
-
-# --help lists commands under these headings, in this order (novaclient's grouping).
-HELP_GROUPS = {
-    "servers": "Servers",
-    "scheduling": "Scheduling",
-    "hosts": "Hosts",
-    "images": "Images and flavors",
-    "groups": "Server groups",
-    "access": "Keypairs and access",
-    "other": "Other",
-}
 
 
 class App:
@@ -106,7 +96,7 @@ class Group(Listed, click.Group):
 
 def command(name: str, group: str, examples: Sequence[str] = (), **kwargs: Any) -> Callable[[Callable[..., Any]], Command]:
     """`@command("flavor-list", "images", ["flavor-list -f json"])`: a click command, registered by
-    being defined at the top level of a module listed in cli.COMMAND_MODULES."""
+    being defined at the top level of a module of novactl/commands/ (listed in index.py: see reindex.py)."""
     return click.command(name, cls=Command, help_group=group, examples=examples, **kwargs)
 
 
