@@ -8,6 +8,7 @@ when the lab cannot run here (not root, or libvirtd/sshd/... missing).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ _REPO = Path(__file__).resolve().parents[2]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from tests.lab import missing_requirements  # noqa: E402
+from tests.integration.leftovers import assert_clean, delete_leftovers  # noqa: E402
+from tests.lab import Lab, missing_requirements  # noqa: E402
 from tests.lab.fixtures import lab, lab_factory  # noqa: E402, F401
 
 _HERE = Path(__file__).resolve().parent
@@ -55,3 +57,13 @@ def linux_image() -> dict:
     from tests.linux_guest import image
 
     return {"id": LINUX_IMAGE_ID, "name": "linux", "file": str(image()), "disk_format": "qcow2"}
+
+
+@pytest.fixture
+def inventory(lab: Lab, tmp_path: Path, marker_image: dict) -> Iterator[Path]:  # noqa: F811 (lab: the fixture)
+    """The lab with the marker image; afterwards every instance left is deleted and the lab checked empty
+    (a module with other needs defines its own `inventory`)."""
+    path = lab.write_inventory(tmp_path / "inventory.yaml", images=[marker_image])
+    yield path
+    delete_leftovers(path)  # leave the shared lab empty for the next test, whatever happened
+    assert_clean(lab)

@@ -6,12 +6,12 @@ import concurrent.futures
 import hashlib
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.cli import novactl, novactl_json, novactl_killed_at, novactl_ok
+from tests.integration.leftovers import assert_clean
 from tests.lab import Lab
 
 MARKER = "NOVACTL-GUEST-BOOTED"
@@ -19,28 +19,6 @@ MARKER = "NOVACTL-GUEST-BOOTED"
 
 def base_name(image_id: str) -> str:
     return hashlib.sha1(image_id.encode()).hexdigest()
-
-
-@pytest.fixture
-def inventory(lab: Lab, tmp_path: Path, marker_image: dict) -> Iterator[Path]:
-    path = lab.write_inventory(tmp_path / "inventory.yaml", images=[marker_image])
-    yield path
-    leftover = novactl_json(path, "list")
-    if leftover:  # leave the shared lab empty for the next test, whatever happened
-        novactl(path, "delete", *[row["ID"] for row in leftover])
-    assert_clean(lab)
-
-
-def assert_clean(lab: Lab) -> None:
-    """No domain, no instance directory, no claim, no held lock on any host."""
-    for host in lab.hosts:
-        assert lab.virsh(host, "list", "--all", "--name").strip() == "", host.name
-        entries = lab.exec(host, ["ls", "-A", "/var/lib/novactl/instances"]).stdout.split()
-        assert [e for e in entries if e != "_base"] == [], host.name
-        assert lab.exec(host, ["sh", "-c", "ls -A /var/lib/novactl/claims 2>/dev/null"], check=False).stdout.strip() == ""
-        locks = lab.exec(host, ["sh", "-c", "ls /var/lib/novactl/locks/*.lock 2>/dev/null"], check=False).stdout.split()
-        for lock in locks:  # a lock file may stay; nobody may hold it
-            assert lab.exec(host, ["flock", "-n", lock, "true"], check=False).returncode == 0, lock
 
 
 def wait_for_marker(lab: Lab, host: str, instance_uuid: str, timeout: float = 60) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pycdlib
 import pytest
 
-from tests.integration.cli import novactl, novactl_json, novactl_ok
-from tests.integration.test_boot import assert_clean
+from tests.integration.cli import novactl_json, novactl_ok
+from tests.integration.leftovers import assert_clean, delete_leftovers
 from tests.lab import Lab
 
 INSTANCES = "/var/lib/novactl/instances"
@@ -26,9 +26,7 @@ def inventory(lab: Lab, tmp_path: Path, marker_image: dict) -> Iterator[Path]:
     path = lab.write_inventory(tmp_path / "inventory.yaml", images=[marker_image], keypairs=[{"name": "ops", "public_key": KEY}])
     (tmp_path / "user-data").write_bytes(USER_DATA)
     yield path
-    leftover = novactl_json(path, "list")
-    if leftover:
-        novactl(path, "delete", *[row["ID"] for row in leftover])
+    delete_leftovers(path)
     assert_clean(lab)
 
 

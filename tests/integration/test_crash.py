@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.cli import novactl, novactl_json, novactl_killed_at, novactl_ok
-from tests.integration.test_boot import assert_clean
+from tests.integration.leftovers import assert_clean, delete_leftovers
 from tests.lab import Lab
 
 STATE = "/var/lib/novactl"
@@ -40,9 +40,7 @@ def inventory(lab: Lab, tmp_path: Path, marker_image: dict) -> Iterator[Path]:
     path = lab.write_inventory(tmp_path / "inventory.yaml", images=[marker_image])
     yield path
     novactl(path, "cleanup")
-    leftover = novactl_json(path, "list")
-    if leftover:
-        novactl(path, "delete", *[row["ID"] for row in leftover])
+    delete_leftovers(path)
     assert_clean(lab)
 
 

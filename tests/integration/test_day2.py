@@ -8,25 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from novactl import image_cache
 from tests.integration.cli import novactl, novactl_json
-from tests.integration.test_boot import assert_clean
 from tests.lab import Lab
-
-
-@pytest.fixture
-def inventory(lab: Lab, tmp_path: Path, marker_image: dict) -> Iterator[Path]:
-    path = lab.write_inventory(tmp_path / "inventory.yaml", images=[marker_image])
-    yield path
-    leftover = novactl_json(path, "list")
-    if leftover:
-        novactl(path, "delete", *[row["ID"] for row in leftover])
-    assert_clean(lab)
 
 
 def running(lab: Lab, host: str) -> list[str]:

@@ -16,7 +16,8 @@ import pytest
 
 from tests.guest import make_image
 from tests.integration.cli import novactl, novactl_json, novactl_ok
-from tests.integration.test_boot import assert_clean, wait_for_marker
+from tests.integration.leftovers import assert_clean, delete_leftovers
+from tests.integration.test_boot import wait_for_marker
 from tests.lab import Lab
 
 INSTANCES = "/var/lib/novactl/instances"
@@ -38,9 +39,7 @@ def counter_image(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def inventory(lab: Lab, tmp_path: Path, marker_image: dict, counter_image: dict) -> Iterator[Path]:
     path = lab.write_inventory(tmp_path / "inventory.yaml", flavors=FLAVORS, images=[marker_image, counter_image])
     yield path
-    leftover = novactl_json(path, "list")
-    if leftover:
-        novactl(path, "delete", *[row["ID"] for row in leftover])
+    delete_leftovers(path)
     assert_clean(lab)
 
 

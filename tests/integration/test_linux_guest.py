@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli import novactl, novactl_json
-from tests.integration.test_boot import assert_clean
+from tests.integration.cli import novactl_json
+from tests.integration.leftovers import assert_clean, delete_leftovers
 from tests.lab import Lab
 
 READY = "NOVACTL-LINUX-READY"
@@ -28,9 +28,7 @@ def inventory(lab: Lab, tmp_path: Path, linux_image: dict) -> Iterator[Path]:
     keypairs = [{"name": "ops", "public_key": KEY}]
     path = lab.write_inventory(tmp_path / "inventory.yaml", defaults=defaults, images=[linux_image], keypairs=keypairs)
     yield path
-    leftover = novactl_json(path, "list")
-    if leftover:
-        novactl(path, "delete", *[row["ID"] for row in leftover])
+    delete_leftovers(path)
     assert_clean(lab)
 
 
