@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from novactl.inventory import load_inventory
+from novactl.poller import poll_deadline
 from tests.integration.cli import novactl, novactl_json, novactl_ok
 from tests.lab import Lab
 
@@ -26,20 +28,23 @@ def test_service_list_shows_every_host_up(lab: Lab, inventory: Path) -> None:
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000000", r["Updated_at"]) for r in rows)
 
 
-def test_a_host_without_sshd_is_down_within_the_timeout_and_the_others_up(lab: Lab, inventory: Path) -> None:
+def test_a_host_without_sshd_is_down_with_the_reason_and_the_others_up(lab: Lab, inventory: Path) -> None:
     dead = lab.hosts[1]
+    # The poll's own bound for a host (poller.poll_deadline) plus a margin for a loaded machine: a hang fails
+    # the test as a timeout; how fast the host is found down is no assertion here.
+    bound = max(poll_deadline(host) for host in load_inventory(str(inventory)).hosts) + 60
     lab.stop_sshd(dead)
     try:
-        started = time.monotonic()
-        done = novactl(inventory, "service-list")
-        elapsed = time.monotonic() - started
+        done = novactl(inventory, "service-list", timeout=bound)
     finally:
         lab.start_sshd(dead)
     assert done.returncode == 0, done.stderr
     states = {line.split("|")[3].strip(): line.split("|")[6].strip() for line in done.stdout.splitlines() if "nova-compute" in line}
     assert states == {h.name: ("down" if h is dead else "up") for h in lab.hosts}
-    assert f"{dead.name} is down: {dead.address}:22:" in done.stdout  # the reason, below the table
-    assert elapsed < 5 + 5  # the connect timeout (5 s) bounds it; never a hang
+    # The reason, below the table, is the SSH connection's own error: the host was found down by the
+    # connection's deadline, not abandoned at the poll's backstop ("no answer within N s").
+    assert f"{dead.name} is down: {dead.address}:22:" in done.stdout
+    assert "no answer within" not in done.stdout
     assert "Traceback" not in done.stderr
 
 
