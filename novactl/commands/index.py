@@ -23,6 +23,12 @@ COMMANDS = {
         "hosts",
         "Remove what killed novactl commands left on HOSTS (default: all); never a build in flight.",
     ),
+    "console": (
+        "novactl.commands.access",
+        "console",
+        "access",
+        "Attach to a running server's serial console (Ctrl-] leaves), as `virsh console`.",
+    ),
     "console-log": ("novactl.commands.lifecycle", "console_log", "servers", "Print the server's serial console log."),
     "delete": (
         "novactl.commands.servers",

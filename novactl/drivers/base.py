@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from novactl.errors import UsageError
 from novactl.hoststate import ComputeNode, InstanceInfo
@@ -84,6 +84,31 @@ class Leftover:
     kind: str
     name: str
     action: str
+
+
+@dataclass(frozen=True)
+class ConsoleEnded:
+    """Why an attached serial console ended."""
+
+    why: str
+    failed: bool = False  # the host went away or the stream broke, rather than the guest stopping
+
+
+class Console(Protocol):
+    """An attached serial console: the guest's output arrives through `read`, keystrokes go to `write`."""
+
+    @property
+    def wakeup(self) -> int:
+        """A descriptor that is readable whenever `read` has something (for select)."""
+        ...
+
+    def read(self) -> bytes | ConsoleEnded | None:
+        """Output, the end, or None when nothing has arrived yet; never blocks."""
+        ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class ComputeDriver(abc.ABC):
@@ -192,6 +217,10 @@ class ComputeDriver(abc.ABC):
 
     def console_log(self, instance: InstanceInfo, length: int | None) -> str:
         raise self._unsupported("read console logs")
+
+    def open_console(self, instance: InstanceInfo, force: bool) -> Console:
+        """Attach to the running guest's serial console (`force`: take it over from another session)."""
+        raise self._unsupported("attach serial consoles")
 
     def migrate_disk_and_power_off(self, instance: InstanceInfo, dest: ComputeDriver, timeout: float) -> None:
         """Cold move, source side: stop, keep the source aside, copy the disks to `dest`."""

@@ -59,6 +59,7 @@ SKIPPED = {
     "help": "prints help text; no -f",
     "export": "prints a script (export openstack); no -f",
     "console-log": "prints the guest's console text; no -f",
+    "console": "an interactive terminal session; no -f",
     "keypair-delete": "prints nothing; no -f",
     "keypair-add": "writes a private key under ~/.config and the inventory",
     "server-group-create": "fake clusters declare groups in the inventory: refused before any output",

@@ -1,8 +1,10 @@
 """The libvirt domain of an instance, declared once (xmlmodel.py): `Domain` builds and parses it.
 
 Shape follows what Nova's libvirt driver defines for a qcow2-backed guest on a linux bridge: virtio
-disks (vda root, vdb ephemeral, vdc swap), a bridge interface with a tap named after the instance,
-the serial console logged to `<instance dir>/console.log`, and novactl's `<metadata>` element.
+disks (vda root, vdb ephemeral, vdc swap), a bridge interface with a tap named after the instance (or
+a libvirt-managed network's interface), a pty serial console that `novactl console` attaches to,
+logged by libvirt (virtlogd) to `<instance dir>/console.log` for console-log, and novactl's
+`<metadata>` element.
 """
 
 from __future__ import annotations
@@ -32,18 +34,25 @@ class Disk(XMLElement):
 @dataclass(kw_only=True)
 class Interface(XMLElement):
     TAG = "interface"
-    type: str = value("@type", "bridge")
+    type: str = value("@type", "bridge")  # or "network": a libvirt-managed network (NAT + DHCP)
     mac: str = value("mac/@address")
-    bridge: str = value("source/@bridge")
+    bridge: str | None = value("source/@bridge", None)
+    network: str | None = value("source/@network", None)
     tap: str = value("target/@dev")
     model: str = value("model/@type", "virtio")
 
 
 @dataclass(kw_only=True)
 class Serial(XMLElement):
+    """A pty (what virDomainOpenConsole attaches to) whose output libvirt also logs to a file.
+
+    append="off": the log starts afresh when the guest starts, as the file serial it replaces did.
+    """
+
     TAG = "serial"
-    type: str = value("@type", "file")
-    path: str = value("source/@path")
+    type: str = value("@type", "pty")
+    log: str = value("log/@file")
+    log_append: str = value("log/@append", "off")
     port: int = value("target/@port", 0)
 
 
@@ -85,6 +94,7 @@ class DomainSpec:
     mac: str
     tap: str
     config_drive: str | None = None  # the ISO's path, attached read-only as a cdrom as Nova does
+    libvirt_network: str | None = None  # attach to this libvirt network instead of `bridge`
 
 
 def domain(spec: DomainSpec) -> Domain:
@@ -100,9 +110,15 @@ def domain(spec: DomainSpec) -> Domain:
         # QEMU's own CPU model under TCG: host-model/passthrough need KVM.
         cpu_mode=spec.cpu_mode if spec.virt_type == "kvm" and spec.cpu_mode != "none" else None,
         disks=[Disk(source=path, target=target) for path, target in spec.disks] + _config_drive(spec),
-        interfaces=[Interface(mac=spec.mac, bridge=spec.bridge, tap=spec.tap)],
-        serials=[Serial(path=f"{spec.instance_dir}/console.log")],
+        interfaces=[_interface(spec)],
+        serials=[Serial(log=f"{spec.instance_dir}/console.log")],
     )
+
+
+def _interface(spec: DomainSpec) -> Interface:
+    if spec.libvirt_network:
+        return Interface(type="network", mac=spec.mac, network=spec.libvirt_network, tap=spec.tap)
+    return Interface(mac=spec.mac, bridge=spec.bridge, tap=spec.tap)
 
 
 def _config_drive(spec: DomainSpec) -> list[Disk]:

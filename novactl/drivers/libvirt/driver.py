@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import ClassVar
 
-from novactl.drivers.base import ClusterView, ComputeDriver, HostReport, ImageCacheListing, Leftover, SpawnRequest, Survey
+from novactl.drivers.base import ClusterView, ComputeDriver, Console, HostReport, ImageCacheListing, Leftover, SpawnRequest, Survey
 from novactl.drivers.libvirt import claims, console, guest, imagecache, leftovers, migrate, paths, poll, power, snapshot, spawn
 from novactl.drivers.libvirt.host import Host
 from novactl.errors import UsageError
@@ -99,6 +99,9 @@ class LibvirtDriver(ComputeDriver):
 
     def console_log(self, instance: InstanceInfo, length: int | None) -> str:
         return console.console_log(self._host, instance.uuid, length)
+
+    def open_console(self, instance: InstanceInfo, force: bool) -> Console:
+        return console.LibvirtConsole(self._host, instance.uuid, force)
 
     def migrate_disk_and_power_off(self, instance: InstanceInfo, dest: ComputeDriver, timeout: float) -> None:
         migrate.migrate_disk_and_power_off(self._host, _peer(dest), instance, timeout)
