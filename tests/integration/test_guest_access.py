@@ -40,7 +40,8 @@ def guest(lab: Lab, linux_image: dict, tmp_path_factory: pytest.TempPathFactory)
     defaults = {**lab.inventory()["defaults"], "virt_type": "qemu"}
     keypairs = [{"name": "ops", "public_key": public, "private_key": str(key)}]
     inventory = lab.write_inventory(work / "inventory.yaml", defaults=defaults, images=[linux_image], keypairs=keypairs)
-    shown = novactl_json(inventory, "boot", "access1", "--flavor", "m1.tiny", "--image", "linux", "--key-name", "ops", "--user-data", str(work / "user-data"))
+    args = ["--flavor", "m1.tiny", "--image", "linux", "--key-name", "ops", "--user-data", str(work / "user-data")]
+    shown = novactl_json(inventory, "boot", "access1", *args)
     try:
         wait_for_console(lab, shown["OS-EXT-SRV-ATTR:host"], shown["id"], READY)
         yield {"inventory": inventory, "shown": shown, "work": work}
@@ -54,7 +55,8 @@ class Terminal:
 
     def __init__(self, inventory: Path, *args: str) -> None:
         self.master, self.slave = pty.openpty()
-        self.proc = subprocess.Popen([*NOVACTL, "-i", str(inventory), *args], stdin=self.slave, stdout=self.slave, stderr=subprocess.PIPE, env=ENV)
+        argv = [*NOVACTL, "-i", str(inventory), *args]
+        self.proc = subprocess.Popen(argv, stdin=self.slave, stdout=self.slave, stderr=subprocess.PIPE, env=ENV)
         self.seen = b""
 
     def expect(self, text: bytes, timeout: float = WAIT) -> None:
