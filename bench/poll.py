@@ -20,11 +20,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.lab.lab import Lab
 
+# This checkout's novactl, not whatever `pip install -e` points at: PYTHONPATH wins over the editable finder.
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
 
 def timed_cpu(argv: list[str]) -> tuple[float, float]:
     """Wall time and the process's own CPU time (user + system), in seconds."""
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=ENV)
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
         raise SystemExit(f"{argv} failed: wait status {status}")
@@ -43,25 +47,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    # The entry point itself, not a version manager's shim in front of it (pyenv's costs ~150 ms a run).
-    novactl = str(Path(sys.executable).with_name("novactl"))
-    if not Path(novactl).exists():
-        sys.exit("novactl is not installed next to this python (pip install -e .)")
+    # This interpreter itself, not a version manager's shim in front of it (pyenv's costs ~150 ms a run).
+    novactl = [sys.executable, "-m", "novactl"]
     workdir = Path(tempfile.mkdtemp(prefix="novactl-bench-poll-"))
     with Lab.start(8, workdir / "lab") as lab:
         inventory = lab.inventory()
         one = lab.write_inventory(workdir / "one.yaml", hosts=inventory["hosts"][:1])
         eight = lab.write_inventory(workdir / "eight.yaml")
         for path in (one, eight):  # warm-up: page cache, libvirt's first connection
-            timed([novactl, "-i", str(path), "hypervisor-list"])
+            timed([*novactl, "-i", str(path), "hypervisor-list"])
         # Interleaved, so both see the same machine load.
         t1, t8 = [], []
         for _ in range(args.runs):
-            t1.append(timed_cpu([novactl, "-i", str(one), "hypervisor-list"]))
-            t8.append(timed_cpu([novactl, "-i", str(eight), "hypervisor-list"]))
+            t1.append(timed_cpu([*novactl, "-i", str(one), "hypervisor-list"]))
+            t8.append(timed_cpu([*novactl, "-i", str(eight), "hypervisor-list"]))
     m1, m8 = (statistics.median(wall for wall, _ in runs) for runs in (t1, t8))
     c1, c8 = (statistics.median(cpu for _, cpu in runs) for runs in (t1, t8))
-    help_time = median_of([novactl, "--help"], args.runs)
+    help_time = median_of([*novactl, "--help"], args.runs)
     python_time = median_of([sys.executable, "-c", "pass"], args.runs)
     print(f"hypervisor-list, 1 host : {m1 * 1000:7.0f} ms (median of {args.runs})")
     print(f"hypervisor-list, 8 hosts: {m8 * 1000:7.0f} ms")
