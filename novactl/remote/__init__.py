@@ -3,8 +3,9 @@
 Both connections have one interface: `run(argv)` returns a `Result` (never a shell string built from
 input: the argument list is quoted with shlex), `read_file`/`write_file` move small files,
 `put_file`/`get_file` stream a large one there and back, `lock` holds a host-side flock, and `open_libvirt()` gives a libvirt
-connection. Over SSH every command runs in one long-lived remote shell per connection (ssh.py), and
-libvirt's RPC is tunnelled through the same SSH connection (tunnel.py).
+connection; `write_files` (several files) and `lock_then_run` (a lock and a command under it) each
+save round trips. Over SSH every command runs in one long-lived remote shell per connection (ssh.py),
+and libvirt's RPC is tunnelled through the same SSH connection (tunnel.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import os
 import secrets
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -58,9 +59,17 @@ class Connection(Protocol):
 
     def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None: ...
 
+    def write_files(self, files: Mapping[str, bytes], mode: int = 0o644) -> None:
+        """Several small files in one round trip; each appears whole (renamed into place) or not at all."""
+        ...
+
     def open_libvirt(self): ...
 
     def lock(self, path: str, timeout: float = 60) -> AbstractContextManager[None]: ...
+
+    def lock_then_run(self, path: str, argv: list[str], timeout: float = 60) -> AbstractContextManager[Result]:
+        """`lock(path)` with `argv` run (check=True) once it is held, in one round trip."""
+        ...
 
     def put_file(self, local_path: str, remote_path: str, progress: Callable[[int], None] | None = None) -> None: ...
 

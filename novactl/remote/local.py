@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,6 +50,10 @@ class LocalConnection:
     def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
         _atomic_write_local(path, data, mode)
 
+    def write_files(self, files: Mapping[str, bytes], mode: int = 0o644) -> None:
+        for path, data in files.items():
+            self.write_file(path, data, mode)
+
     def open_libvirt(self):
         from novactl.remote.libvirt_client import open_connection
 
@@ -72,6 +76,11 @@ class LocalConnection:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def lock_then_run(self, path: str, argv: list[str], timeout: float = 60) -> Iterator[Result]:
+        with self.lock(path, timeout):
+            yield self.run(argv)
 
     def put_file(self, local_path: str, remote_path: str, progress: Callable[[int], None] | None = None) -> None:
         shutil.copyfile(local_path, remote_path)

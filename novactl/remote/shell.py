@@ -9,16 +9,23 @@ into two temporary files; the shell then prints `<token> <status> <stdout bytes>
 both files, so output of any size or content is framed exactly. The shell also holds flock file
 descriptors, so a lock lives exactly as long as this connection.
 
+Round trips are what a command costs (a warm boot is a dozen of them), so several lines may go in
+one write (`run_lines`: a lock taken and a command run under it), and a line nobody needs to wait
+for (a lock's release) may be posted: the shell runs lines in order, so it has run before anything
+sent later, and its reply is skipped when the next reply is read.
+
 Every command has a deadline for its whole reply (not per read): past it the shell is closed, since
 the command may still be running and the next reply could be its late one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shlex
 import threading
 import time
+from collections.abc import Iterator
 
 import paramiko
 
@@ -40,33 +47,61 @@ class RemoteShell:
         self._buffer = bytearray()
         self._deadline = 0.0
         self._ready = False
+        self._unread = 0  # replies of posted lines not read yet
 
     def run(self, argv: list[str], timeout: float) -> tuple[int, bytes, bytes]:
         return self.run_line(shlex.join(argv) + " </dev/null", timeout)
 
     def run_line(self, line: str, timeout: float) -> tuple[int, bytes, bytes]:
         """Run one shell line built by this module's callers from quoted parts only."""
-        with self._lock:
-            try:
-                self._deadline = time.monotonic() + timeout
-                self._channel.settimeout(timeout)
-                if not self._ready:
-                    self._expect_ready()
-                self._channel.sendall(
-                    f'{{ {line}; }} >"$o" 2>"$e"; s=$?; echo "{self._token} $s $(wc -c <"$o") $(wc -c <"$e")"; cat "$o" "$e"\n'.encode()
-                )
-                header = self._readline().split()
-                if len(header) != 4 or header[0].decode(errors="replace") != self._token or not all(v.isdigit() for v in header[1:]):
-                    self.close()  # out of step with the shell: nothing it says can be framed any more
-                    raise HostError(self._host, "remote shell: unexpected reply (shell died?)")
-                status, out_len, err_len = (int(v) for v in header[1:])
-                return status, self._read(out_len), self._read(err_len)
-            except TimeoutError:
-                self.close()  # the command may still run; this shell can no longer be trusted
-                raise HostError(self._host, f"command timed out after {timeout:g} s: {line[:120]}") from None
-            except (paramiko.SSHException, OSError) as exc:
-                self.close()
-                raise HostError(self._host, f"remote shell: {exc}") from None
+        return self.run_lines([line], timeout)[0]
+
+    def run_lines(self, lines: list[str], timeout: float) -> list[tuple[int, bytes, bytes]]:
+        """Several lines in one round trip: all are sent at once, then each reply is read in order.
+
+        Each line runs whether or not the ones before it succeeded: a line that needs an earlier one's
+        effect must test for it itself.
+        """
+        with self._lock, self._guarded(lines[0], timeout):
+            self._channel.sendall(b"".join(self._framed(line) for line in lines))
+            while self._unread:  # posted lines' replies come first
+                self._reply()
+                self._unread -= 1
+            return [self._reply() for _ in lines]
+
+    def post_line(self, line: str, timeout: float) -> None:
+        """Send a line and do not wait for it (a lock's release): the shell runs it before any later line,
+        and its reply is read and dropped before the next one's."""
+        with self._lock, self._guarded(line, timeout):
+            self._channel.sendall(self._framed(line))
+            self._unread += 1
+
+    @contextlib.contextmanager
+    def _guarded(self, line: str, timeout: float) -> Iterator[None]:
+        """The deadline for the whole exchange; any failure retires the shell (it is out of step)."""
+        try:
+            self._deadline = time.monotonic() + timeout
+            self._channel.settimeout(timeout)
+            if not self._ready:
+                self._expect_ready()
+            yield
+        except TimeoutError:
+            self.close()  # the command may still run; this shell can no longer be trusted
+            raise HostError(self._host, f"command timed out after {timeout:g} s: {line[:120]}") from None
+        except (paramiko.SSHException, OSError) as exc:
+            self.close()
+            raise HostError(self._host, f"remote shell: {exc}") from None
+
+    def _framed(self, line: str) -> bytes:
+        return f'{{ {line}; }} >"$o" 2>"$e"; s=$?; echo "{self._token} $s $(wc -c <"$o") $(wc -c <"$e")"; cat "$o" "$e"\n'.encode()
+
+    def _reply(self) -> tuple[int, bytes, bytes]:
+        header = self._readline().split()
+        if len(header) != 4 or header[0].decode(errors="replace") != self._token or not all(v.isdigit() for v in header[1:]):
+            self.close()  # out of step with the shell: nothing it says can be framed any more
+            raise HostError(self._host, "remote shell: unexpected reply (shell died?)")
+        status, out_len, err_len = (int(v) for v in header[1:])
+        return status, self._read(out_len), self._read(err_len)
 
     def _expect_ready(self) -> None:
         line = self._readline().strip().decode(errors="replace")

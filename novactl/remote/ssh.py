@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import gzip
 import os
 import secrets
 import shlex
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 # paramiko imports invoke (~100 ms) only to run `Match exec` lines of OpenSSH config files, which
@@ -32,6 +33,7 @@ _WINDOW = 64 * 1024 * 1024  # a transfer channel's window: the pipe stays full a
 _RECV_PACKET = 256 * 1024
 _READ = 1024 * 1024  # get_file's read size: whatever has arrived, up to this, per recv
 _STALL = 300  # seconds a transfer may go without a byte before it is abandoned
+_GZIP_ABOVE = 4096  # bytes of a small file written through the shell above which it travels gzipped
 
 
 _KNOWN_HOSTS_MAX = 16 * 1024 * 1024  # bytes of known_hosts read: a stray device or huge file stays bounded
@@ -153,17 +155,32 @@ class SSHConnection:
         raise HostError(self.host.name, f"cannot read {path}: {err.decode(errors='replace').strip()}")
 
     def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
-        """Small files only (claims, XML, JSON): the bytes travel base64-encoded in the command line."""
+        self.write_files({path: data}, mode)
+
+    def write_files(self, files: Mapping[str, bytes], mode: int = 0o644) -> None:
+        """Small files (claims, XML, JSON, a config drive), all in one command; each appears whole or not at all.
+
+        The bytes travel base64-encoded in the command line, gzipped when that makes a difference (a
+        config drive is mostly zeros: 145 KB become 6 KB), and are unpacked by gzip on the host.
+        """
         q = shlex.quote
-        tmp = f"{path}.tmp-{secrets.token_hex(4)}"
-        line = (
-            f"mkdir -p -- {q(os.path.dirname(path))} && printf %s {q(base64.b64encode(data).decode())} | base64 -d > {q(tmp)}"
-            f" && chmod {mode:o} -- {q(tmp)} && mv -f -- {q(tmp)} {q(path)}"
-        )
-        status, _out, err = self._remote_shell().run_line(line, timeout=60)
+        writes, temporaries = [], []
+        for path, data in files.items():
+            tmp = f"{path}.tmp-{secrets.token_hex(4)}"
+            directory = q(os.path.dirname(path))
+            if len(data) > _GZIP_ABOVE:
+                payload, unpack = gzip.compress(data, compresslevel=1, mtime=0), " | gzip -dc"
+            else:
+                payload, unpack = data, ""
+            writes.append(
+                f"{{ [ -d {directory} ] || mkdir -p -- {directory}; }} && printf %s {q(base64.b64encode(payload).decode())}"
+                f" | base64 -d{unpack} > {q(tmp)} && chmod {mode:o} -- {q(tmp)} && mv -f -- {q(tmp)} {q(path)}"
+            )
+            temporaries.append(tmp)
+        status, _out, err = self._remote_shell().run_line(" && ".join(writes), timeout=60)
         if status != 0:
-            self._remote_shell().run(["rm", "-f", "--", tmp], timeout=60)
-            raise HostError(self.host.name, f"cannot write {path}: {err.decode(errors='replace').strip()}")
+            self._remote_shell().run(["rm", "-f", "--", *temporaries], timeout=60)
+            raise HostError(self.host.name, f"cannot write {', '.join(files)}: {err.decode(errors='replace').strip()}")
 
     def open_libvirt(self):
         from novactl.remote.libvirt_client import open_connection
@@ -188,22 +205,39 @@ class SSHConnection:
         a lock never outlives its holder.
         """
         with self._path_locks.setdefault(path, threading.Lock()):  # threads of this process take turns first
-            yield from self._flock(path, timeout)
+            yield from self._flock(path, timeout, None)
 
-    def _flock(self, path: str, timeout: float) -> Iterator[None]:
+    @contextmanager
+    def lock_then_run(self, path: str, argv: list[str], timeout: float = 60) -> Iterator[Result]:
+        """`lock(path)`, and `argv` run once it is held, in one round trip; yields argv's result."""
+        with self._path_locks.setdefault(path, threading.Lock()):
+            yield from self._flock(path, timeout, argv)
+
+    def _flock(self, path: str, timeout: float, argv: list[str] | None) -> Iterator[Result | None]:
         shell, q = self._remote_shell(), shlex.quote
         fd = self._free_fds.pop()  # sh redirections take single-digit descriptors: 3..9
         try:
-            line = f"mkdir -p -- {q(os.path.dirname(path))} && exec {fd}>>{q(path)} && flock -w {int(timeout)} {fd}"
-            status, _out, err = shell.run_line(line, timeout + self.host.connect_timeout)
+            lines = [f"mkdir -p -- {q(os.path.dirname(path))} && exec {fd}>>{q(path)} && flock -w {int(timeout)} {fd}"]
+            if argv is not None:
+                # Runs only under the lock: a failed wait above left the descriptor unlocked (or closed),
+                # and flock -n on it then fails at once unless the lock has become free meanwhile.
+                lines.append(f"flock -n {fd} && {shlex.join(argv)} </dev/null")
+            (status, _out, err), *then = shell.run_lines(lines, timeout + self.host.connect_timeout)
             if status != 0:
-                shell.run_line(f"exec {fd}>&-", self.host.connect_timeout)
+                shell.post_line(f"exec {fd}>&-", self.host.connect_timeout)
                 raise HostError(self.host.name, f"cannot lock {path} within {timeout:g} s {err.decode(errors='replace').strip()}")
             try:
-                yield
+                if argv is None:
+                    yield None
+                else:
+                    [(status, out, err)] = then
+                    result = Result(self.host.name, tuple(argv), status, out.decode(errors="replace"), err.decode(errors="replace"))
+                    if not result.ok:
+                        raise CommandFailed(result)
+                    yield result
             finally:
-                if shell.alive:
-                    shell.run_line(f"flock -u {fd}; exec {fd}>&-", self.host.connect_timeout)
+                if shell.alive:  # nothing needs to wait for the release: the shell runs it before any later line
+                    shell.post_line(f"flock -u {fd}; exec {fd}>&-", self.host.connect_timeout)
         finally:
             self._free_fds.append(fd)
 

@@ -102,6 +102,18 @@ def test_shell_round_trips_any_bytes_including_newlines_and_token_lookalikes(dat
         remote.close()
 
 
+def test_shell_runs_several_lines_in_one_exchange_each_reply_framed_in_order(shell: RemoteShell) -> None:
+    lines = ["v=first; echo one", "printf %s \"$v\" >&2; (exit 4)", "echo three"]
+    assert shell.run_lines(lines, timeout=10) == [(0, b"one\n", b""), (4, b"", b"first"), (0, b"three\n", b"")]
+
+
+def test_a_posted_line_runs_before_the_next_and_its_reply_is_skipped(shell: RemoteShell) -> None:
+    shell.post_line("v=posted; echo not-for-anyone; (exit 3)", timeout=10)
+    shell.post_line("w=twice", timeout=10)
+    assert shell.run_line('printf %s "$v $w"', timeout=10) == (0, b"posted twice", b"")
+    assert shell.run(["echo", "next"], timeout=10) == (0, b"next\n", b"")
+
+
 def test_shell_large_reply_arrives_whole(shell: RemoteShell) -> None:
     status, out, _ = shell.run(["head", "-c", str(3 * 1024 * 1024 + 5), "/dev/zero"], timeout=30)
     assert (status, len(out)) == (0, 3 * 1024 * 1024 + 5)

@@ -30,12 +30,16 @@ CLAIM_TTL = 900  # seconds a claim counts at most: longer than any build; the ba
 
 @host_errors
 def claim(host: Host, sched: SchedulerConfig, instance: InstanceInfo, limits: dict[str, float]) -> None:
-    """Under the host lock: re-read real usage, run Nova's claim test, record the claim."""
+    """Under the host lock: re-read real usage, run Nova's claim test, record the claim.
+
+    Claims are read before domains: a racing build defines its domain before it drops its claim, so
+    one of the two is always seen.
+    """
     node, config, conn = host.polled_node(), host.config, host.connection
-    with conn.lock(paths.host_lock(config), timeout=120):
+    read_claims = ["sh", "-c", CLAIMS_SCRIPT, "sh", paths.claims_dir(config), paths.locks_dir(config)]
+    with conn.lock_then_run(paths.host_lock(config), read_claims, timeout=120) as done:  # one round trip
         token = builders.hold(host)  # before the claim exists: a claim's builder lock is always held
-        out = conn.run(["sh", "-c", CLAIMS_SCRIPT, "sh", paths.claims_dir(config), paths.locks_dir(config)]).stdout
-        claim_lines, live_lines = out.split(SECTION + "\n")
+        claim_lines, live_lines = done.stdout.split(SECTION + "\n")
         instances = list_instances(host, host_records.json_lines(claim_lines, "claim", host.name), builders.parse_live(live_lines))
         state = build_host_state(config.name, config.zone, node, instances, sched.reserved_host_memory_mb, sched.reserved_host_disk_mb)
         check_claim(state, instance.flavor, limits)

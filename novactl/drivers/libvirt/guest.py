@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import libvirt
 
@@ -26,8 +26,14 @@ STATE_TIMEOUT = 60  # seconds for libvirt to report a state change it started it
 UNDEFINE_FLAGS = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
 
 
-def define(host: Host, instance: InstanceInfo, disks: list[tuple[str, str]], bridge: str, mac: str) -> libvirt.virDomain:
-    """Build the domain XML, keep a copy in the instance directory, define it."""
+def define(
+    host: Host, instance: InstanceInfo, disks: list[tuple[str, str]], bridge: str, mac: str, files: Mapping[str, bytes] | None = None
+) -> libvirt.virDomain:
+    """Build the domain XML, keep a copy in the instance directory, define it.
+
+    `files`: other files of the instance (disk.info, the config drive), written in the same round
+    trip as the copy of the XML.
+    """
     node, config = host.polled_node(), host.config
     directory = paths.instance_dir(config, instance.uuid)
     xml = domain_xml.build(
@@ -44,7 +50,7 @@ def define(host: Host, instance: InstanceInfo, disks: list[tuple[str, str]], bri
             config_drive=paths.config_drive(config, instance.uuid) if instance.config_drive else None,
         )
     )
-    host.connection.write_file(f"{directory}/libvirt.xml", xml.encode())
+    host.connection.write_files({**(files or {}), f"{directory}/libvirt.xml": xml.encode()})
     return host.libvirt.defineXML(xml)
 
 
@@ -79,9 +85,9 @@ def undefine(domain: libvirt.virDomain) -> None:
 
 
 @host_errors
-def save_state(host: Host, instance: InstanceInfo) -> None:
+def save_state(host: Host, instance: InstanceInfo, domain: libvirt.virDomain | None = None) -> None:
     """Write the instance's novactl metadata to its persistent definition and, while it runs, the live one."""
-    domain = lookup(host, instance.uuid)
+    domain = domain or lookup(host, instance.uuid)
     flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if domain.isActive() else 0)
     domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata.to_plain_xml(instance), metadata.PREFIX, metadata.NAMESPACE, flags)
 

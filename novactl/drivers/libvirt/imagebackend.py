@@ -20,6 +20,8 @@ DISKS = ((ROOT, "vda"), ("disk.eph0", "vdb"), ("disk.swap", "vdc"))  # file name
 
 # The instance's own directory is made without -p: one that exists already is someone else's.
 _MAKE_DIRECTORY = 'mkdir -p -- "$1" && mkdir -m 0755 -- "$2"'
+# The cached base ($4) exists; it is touched, so pruning sees it used.
+_TOUCH_BASE = 'test -f "$4" && touch -c -- "$4"'
 # Each disk is four arguments: path, size, backing format, backing file ("" for a blank disk).
 _CREATE = """
 while [ $# -ge 4 ]; do
@@ -45,15 +47,19 @@ def make_directory(conn: Connection, config: HostConfig, instance_uuid: str) -> 
     return directory
 
 
-def make_directory_on(conn: Connection, config: HostConfig, instance_uuid: str, base: str, base_format: str) -> tuple[str, int]:
+def make_directory_on(conn: Connection, config: HostConfig, instance_uuid: str, base: str, base_format: str) -> tuple[str, int] | None:
     """make_directory, and the virtual size of the base its root disk will sit on, in one command.
 
-    A warm boot is a handful of commands, each a round trip; this saves one. When the base cannot be
-    read, the directory just made is removed again.
+    None, with nothing made, when the base is not cached on the host. A warm boot is a handful of
+    commands, each a round trip: this is the cache check, the directory and the base's size in one.
+    The base is touched on the way (a use, for pruning). When the base cannot be read, the directory
+    just made is removed again.
     """
     directory = paths.instance_dir(config, instance_uuid)
-    script = _MAKE_DIRECTORY + ' || exit 99; exec qemu-img info --output=json -f "$3" -- "$4"'
+    script = f'{_TOUCH_BASE} || exit 98; {_MAKE_DIRECTORY} || exit 99; exec qemu-img info --output=json -f "$3" -- "$4"'
     result = conn.run(["sh", "-c", script, "sh", config.instances_path, directory, base_format, base], check=False)
+    if result.exit_status == 98:
+        return None
     if not result.ok:
         if result.exit_status != 99:  # made, then the base could not be read
             conn.run(["rm", "-rf", "--", directory], check=False)

@@ -58,8 +58,7 @@ def ensure_base(
     conn: Connection, host: HostConfig, image: Image, source: str, progress: Callable[[int], None] | None = None
 ) -> tuple[str, str]:
     """Return (base path, its format) on the host, sending the image first if it is not cached."""
-    base = paths.base_file(host, image.id)
-    base_format = "raw" if host.force_raw_images or image.disk_format == "raw" else "qcow2"
+    base, base_format = base_of(host, image)
     # A base only ever appears by an atomic rename, so a warm cache needs no lock: one round trip.
     if _touch_if_cached(conn, base):
         LOG.debug("Image %s found in cache at %s", image.id, base)
@@ -85,6 +84,11 @@ def ensure_base(
         finally:
             conn.run(["rm", "-f", "--", part, f"{part}.raw"], check=False)
     return base, base_format
+
+
+def base_of(host: HostConfig, image: Image) -> tuple[str, str]:
+    """Where the image's base is (or will be) on the host, and its format: raw unless force_raw_images is off."""
+    return paths.base_file(host, image.id), "raw" if host.force_raw_images or image.disk_format == "raw" else "qcow2"
 
 
 def _touch_if_cached(conn: Connection, base: str) -> bool:

@@ -31,27 +31,29 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
     instance, conn, config = request.instance, host.connection, host.config
     undo: list[tuple[str, Callable[[], object]]] = []
     try:
-        base, base_format = imagecache.ensure_base(conn, config, request.image, request.image_source, request.progress)
-        directory, base_size = imagebackend.make_directory_on(conn, config, instance.uuid, base, base_format)
+        directory, base_size = _directory_on_cached_base(host, request)
         undo.append(("instance directory", lambda: conn.run(["rm", "-rf", "--", directory], check=False)))
         crashpoints.step("boot.directory")
+        base, base_format = imagecache.base_of(config, request.image)
         disks = _create_disks(conn, instance, base, base_format, base_size, directory)
+        # Written with libvirt.xml, in the same round trip.
+        files = {f"{directory}/disk.info": json.dumps({path: "qcow2" for path, _ in disks}).encode()}
         if request.config_drive is not None:
-            conn.write_file(paths.config_drive(config, instance.uuid), request.config_drive)
+            files[paths.config_drive(config, instance.uuid)] = request.config_drive
             instance.config_drive = True
         crashpoints.step("boot.disks")
         if vif.ensure_bridge(host, request.network.bridge, request.network.physical_interface):
             undo.append(("bridge", lambda: vif.remove_bridge_if_unused(host, request.network.bridge)))
         undo.append(("domain", lambda: _undefine_if_defined(host, instance.uuid)))
         crashpoints.step("boot.bridge")
-        domain = guest.define(host, instance, disks, request.network.bridge, instance.networks[request.network.name][0])
+        domain = guest.define(host, instance, disks, request.network.bridge, instance.networks[request.network.name][0], files)
         crashpoints.step("boot.defined")
         domain.create()
         crashpoints.step("boot.started")
         if request.wait:
             guest.wait_running(domain, config.name)
         instance.vm_state, instance.task_state = "active", None  # BUILD ends here, as in Nova
-        guest.save_state(host, instance)
+        guest.save_state(host, instance, domain)
         crashpoints.step("boot.active")
         LOG.info("[instance: %s] Instance spawned successfully.", instance.uuid)
     except (HostError, UsageError, libvirt.libvirtError, OSError) as exc:
@@ -67,17 +69,33 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
     return instance
 
 
+def _directory_on_cached_base(host: Host, request: SpawnRequest) -> tuple[str, int]:
+    """The instance directory and the base's virtual size; the image is sent first if the host lacks it.
+
+    A warm cache costs one round trip: the cache check is part of making the directory.
+    """
+    conn, config = host.connection, host.config
+    base, base_format = imagecache.base_of(config, request.image)
+    made = imagebackend.make_directory_on(conn, config, request.instance.uuid, base, base_format)
+    if made is None:
+        imagecache.ensure_base(conn, config, request.image, request.image_source, request.progress)
+        made = imagebackend.make_directory_on(conn, config, request.instance.uuid, base, base_format)
+        if made is None:
+            raise HostError(config.name, f"the cached image {base} disappeared before the instance directory was made")
+    else:
+        LOG.debug("Image %s found in cache at %s", request.image.id, base)
+    return made
+
+
 def _create_disks(
     conn: Connection, instance: InstanceInfo, base: str, base_format: str, base_size: int, directory: str
 ) -> list[tuple[str, str]]:
-    """Root overlay on the cached base (grown to the flavor's size), ephemeral and swap: one command; disk.info."""
+    """Root overlay on the cached base (grown to the flavor's size), ephemeral and swap: one command."""
     flavor = instance.flavor
     imagebackend.create(
         conn, [imagebackend.root_disk(flavor, base, base_format, base_size, directory), *imagebackend.extra_disks(flavor, directory, [])]
     )
-    disks = imagebackend.devices(directory, imagebackend.wanted(flavor))
-    conn.write_file(f"{directory}/disk.info", json.dumps({path: "qcow2" for path, _ in disks}).encode())
-    return disks
+    return imagebackend.devices(directory, imagebackend.wanted(flavor))
 
 
 def _undefine_if_defined(host: Host, instance_uuid: str) -> None:

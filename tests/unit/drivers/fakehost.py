@@ -17,6 +17,7 @@ without QEMU.
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from pathlib import Path
 
 import libvirt
@@ -58,6 +59,9 @@ class ScriptedConnection(LocalConnection):
 
     def run(self, argv: list[str], *, check: bool = True, timeout: float = 300) -> Result:
         self.commands.append(list(argv))
+        return self._run(argv, check=check, timeout=timeout)
+
+    def _run(self, argv: list[str], *, check: bool, timeout: float) -> Result:
         if argv[0] == "ip":
             return self._ip(argv, check)
         if argv[:2] == ["ls", "-A"] and argv[2].startswith("/sys/class/net/"):
@@ -80,9 +84,20 @@ class ScriptedConnection(LocalConnection):
         self.commands.append(["write_file", path])  # one remote command over SSH
         super().write_file(self.here(path), data, mode)
 
+    def write_files(self, files, mode: int = 0o644) -> None:
+        self.commands.append(["write_files", *files])  # one remote command over SSH
+        for path, data in files.items():
+            super().write_file(self.here(path), data, mode)
+
     def lock(self, path: str, timeout: float = 60):
-        self.commands.append(["lock", path])  # flock and unlock: two remote commands over SSH
+        self.commands.append(["lock", path])  # one round trip over SSH; the release is posted, not waited for
         return super().lock(self.here(path), timeout)
+
+    @contextmanager
+    def lock_then_run(self, path: str, argv: list[str], timeout: float = 60):
+        self.commands.append(["lock_then_run", path, *argv])  # one round trip over SSH
+        with super().lock(self.here(path), timeout):
+            yield self._run(argv, check=True, timeout=timeout)
 
     def put_file(self, local_path: str, remote_path: str, progress=None) -> None:
         super().put_file(local_path, self.here(remote_path), progress)

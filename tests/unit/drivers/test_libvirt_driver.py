@@ -144,9 +144,9 @@ def test_a_warm_boot_runs_few_commands(make_hosts) -> None:
     spawn(driver, name="second")
     warm = host.commands[before:]
     assert [argv[0] for argv in warm] == [
-        *("lock", "sh", "write_file"),  # claim: host lock, live claims read, claim written
-        *("sh", "sh", "sh", "write_file"),  # cache hit, directory + base size, disks, disk.info
-        *("ip", "write_file", "rm"),  # bridge up, libvirt.xml, claim dropped after define
+        *("lock_then_run", "write_file"),  # claim: host lock + live claims read, claim written (the unlock is posted)
+        *("sh", "sh"),  # cache hit + directory + base size, disks
+        *("ip", "write_files", "rm"),  # bridge up, libvirt.xml + disk.info, claim dropped after define
     ]
 
 
