@@ -58,6 +58,8 @@ HOST_SETTINGS: dict[str, Any] = {
     "force_raw_images": _bool,
     "cpu_mode": {"enum": ["none", "host-model", "host-passthrough"]},
     "virt_type": {"enum": ["kvm", "qemu"]},
+    "live_migration_transport": {"enum": ["ssh", "tls", "tcp"]},
+    "live_migration_completion_timeout": {"type": "integer", "minimum": 1, "maximum": 86400},
 }
 
 _facts = {

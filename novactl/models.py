@@ -143,6 +143,13 @@ class HostConfig:
     cpu_mode: str = "none"
     # Nova's [libvirt]virt_type: kvm, or qemu (TCG). kvm falls back to qemu on a host without KVM.
     virt_type: str = "kvm"
+    # How live migration carries memory and disks between hosts (migrate.py): ssh (the default: relayed
+    # through novactl's own SSH connections, nothing to set up), tls (QEMU native TLS; the operator puts
+    # certificates in qemu.conf's migrate_tls_x509_cert_dir on every host) or tcp (in clear).
+    live_migration_transport: str = "ssh"
+    # Nova's [libvirt]live_migration_completion_timeout: seconds per GiB of RAM + disk before a live
+    # migration is aborted.
+    live_migration_completion_timeout: int = 800
     ram_allocation_ratio: float | None = None
     cpu_allocation_ratio: float | None = None
     disk_allocation_ratio: float | None = None

@@ -17,7 +17,7 @@ import shlex
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from novactl.errors import HostError
 from novactl.models import HostConfig
@@ -78,6 +78,16 @@ class Connection(Protocol):
 
         `local_path` appears only complete: the data goes to a temporary name beside it first.
         """
+        ...
+
+    def forward_loopback(self, accept: Callable[[Any, int], None]) -> int:
+        """Listen on the host's 127.0.0.1; each connection there goes to `accept(conn, port)` (conn: a socket or SSH channel). The port."""
+        ...
+
+    def cancel_forward(self, port: int) -> None: ...
+
+    def connect_loopback(self, port: int) -> Any:
+        """A connection to the host's 127.0.0.1:`port` (a socket or SSH channel); HostError if refused."""
         ...
 
     def close(self) -> None: ...

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
+import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +26,7 @@ class LocalConnection:
 
     def __init__(self, host: HostConfig):
         self.host = host
+        self._listeners: dict[int, tuple[socket.socket, threading.Thread]] = {}
 
     def run(self, argv: list[str], *, check: bool = True, timeout: float = 300) -> Result:
         try:
@@ -97,8 +101,43 @@ class LocalConnection:
         if progress:
             progress(os.path.getsize(local_path))
 
+    def forward_loopback(self, accept: Callable[[socket.socket, int], None]) -> int:
+        """Listen on this machine's 127.0.0.1 (any free port); every connection comes to `accept(socket, port)` in a thread of its own."""
+        listener = socket.create_server(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:  # closed by cancel_forward
+                    return
+                threading.Thread(target=accept, args=(conn, port), daemon=True, name="local-forwarded").start()
+
+        server = threading.Thread(target=serve, daemon=True, name="local-forward")
+        server.start()
+        self._listeners[port] = (listener, server)
+        return port
+
+    def cancel_forward(self, port: int) -> None:
+        listener, server = self._listeners.pop(port, (None, None))
+        if listener is not None and server is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accept
+            listener.close()
+            server.join(self.host.connect_timeout)
+
+    def connect_loopback(self, port: int) -> socket.socket:
+        try:
+            conn = socket.create_connection(("127.0.0.1", port), timeout=self.host.connect_timeout)
+        except OSError as exc:
+            raise HostError(self.host.name, f"cannot connect to 127.0.0.1:{port}: {exc.strerror or exc}") from None
+        conn.settimeout(None)
+        return conn
+
     def close(self) -> None:
-        pass
+        for port in list(self._listeners):
+            self.cancel_forward(port)
 
 
 def _atomic_write_local(path: str, data: bytes, mode: int) -> None:

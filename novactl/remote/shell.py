@@ -36,11 +36,11 @@ _SETUP = 'o=$(mktemp) && e=$(mktemp) && trap \'rm -f "$o" "$e"\' EXIT && echo {t
 
 
 class RemoteShell:
-    def __init__(self, transport: paramiko.Transport, host: str):
+    def __init__(self, transport: paramiko.Transport, host: str, open_timeout: float = 60):
         self._host = host
         self._token = secrets.token_hex(8)
         self._lock = threading.Lock()
-        self._channel = transport.open_session()
+        self._channel = transport.open_session(timeout=open_timeout)  # paramiko's own default is an hour
         # Sent now, answered later: the login shell's start-up overlaps whatever the caller does next.
         self._channel.exec_command("sh -s")
         self._channel.sendall(_SETUP.format(token=self._token).encode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import gzip
 import os
@@ -85,6 +86,7 @@ class SSHConnection:
         # One remote shell runs one command at a time: a thread blocked in `flock` inside it would stop
         # the holder's unlock from ever running, so in-process contention is settled here first.
         self._path_locks: dict[str, threading.Lock] = {}
+        self._forwards: dict[int, Callable[[paramiko.Channel, int], None]] = {}  # port on the host's loopback -> its taker
         known_hosts = os.path.expanduser(host.known_hosts)
         try:
             with open(known_hosts, encoding="utf-8", errors="replace") as handle:
@@ -129,7 +131,8 @@ class SSHConnection:
         assert transport is not None
         transport.set_keepalive(30)
         try:
-            self._shell = RemoteShell(transport, host.name)  # started now: its login-shell start-up overlaps libvirt's
+            # Started now: its login-shell start-up overlaps libvirt's.
+            self._shell = RemoteShell(transport, host.name, host.connect_timeout)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self._client.close()
             raise Unreachable(host.name, f"SSH to {host.address}: cannot open a session: {exc}") from None
@@ -143,7 +146,10 @@ class SSHConnection:
 
     def _remote_shell(self) -> RemoteShell:
         if self._shell is None or not self._shell.alive:
-            self._shell = RemoteShell(self._client.get_transport(), self.host.name)
+            try:
+                self._shell = RemoteShell(self._client.get_transport(), self.host.name, self.host.connect_timeout)
+            except (paramiko.SSHException, EOFError, OSError, AttributeError) as exc:  # AttributeError: no transport
+                raise Unreachable(self.host.name, f"SSH to {self.host.address}: the connection was lost ({exc})") from None
         return self._shell
 
     def read_file(self, path: str) -> bytes | None:
@@ -196,6 +202,55 @@ class SSHConnection:
         if self._tunnel is not None:
             self._tunnel.close()
             self._tunnel = None
+
+    def forward_loopback(self, accept: Callable[[paramiko.Channel, int], None]) -> int:
+        """Listen on the host's 127.0.0.1 (sshd picks the port; OpenSSH binds a forward to loopback unless
+        GatewayPorts says otherwise, and the address asked for is loopback anyway): every connection made
+        there comes to `accept(channel, port)`, in a thread of its own. Returns the port."""
+        transport = self._client.get_transport()
+        answer: dict[str, object] = {}
+
+        def request() -> None:  # paramiko waits for sshd's reply with no deadline of its own
+            try:
+                answer["port"] = transport.request_port_forward("127.0.0.1", 0, handler=self._forwarded)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                answer["error"] = exc
+
+        asking = threading.Thread(target=request, daemon=True, name=f"ssh-forward-{self.host.name}")
+        asking.start()
+        asking.join(self.host.connect_timeout)
+        port = answer.get("port")
+        if not isinstance(port, int):
+            why = answer.get("error") or f"no answer within {self.host.connect_timeout:g} s"
+            raise HostError(self.host.name, f"sshd would not listen on 127.0.0.1 for novactl: {why}")
+        self._forwards[port] = accept
+        return port
+
+    def _forwarded(self, channel: paramiko.Channel, _origin: tuple[str, int], server: tuple[str, int]) -> None:
+        """paramiko's handler, run in its transport thread: hand the channel on without blocking that thread."""
+        accept = self._forwards.get(server[1])
+        if accept is None:
+            channel.close()
+            return
+        threading.Thread(target=accept, args=(channel, server[1]), daemon=True, name=f"ssh-forwarded-{self.host.name}").start()
+
+    def cancel_forward(self, port: int) -> None:
+        """Stop listening on the host's 127.0.0.1:`port`; sshd's reply is not waited for (a frozen sshd
+        would make that wait endless), and a connection that still arrives is closed."""
+        self._forwards.pop(port, None)
+        transport = self._client.get_transport()
+        if transport is not None and transport.is_active():
+            with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+                transport.global_request("cancel-tcpip-forward", ("127.0.0.1", port), wait=False)
+
+    def connect_loopback(self, port: int) -> paramiko.Channel:
+        """A connection to the host's 127.0.0.1:`port`, made by sshd there (a direct-tcpip channel)."""
+        try:
+            return self._client.get_transport().open_channel(
+                "direct-tcpip", ("127.0.0.1", port), ("127.0.0.1", 0), timeout=self.host.connect_timeout
+            )
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise HostError(self.host.name, f"cannot connect to 127.0.0.1:{port} over SSH: {exc}") from None
 
     @contextmanager
     def lock(self, path: str, timeout: float = 60) -> Iterator[None]:

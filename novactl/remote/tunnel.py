@@ -4,11 +4,9 @@ libvirt's own qemu+ssh transport ignores a `known_hosts=` parameter, and its lib
 pay a second SSH handshake per host (ARCHITECTURE.md, "Remote execution", has the measurements);
 tunnelling through paramiko means the host key is checked once, by novactl's known_hosts policy.
 
-Why this cannot deadlock: every bridged connection has one thread per direction, and each thread
-waits on one thing only (its source's next bytes, then its destination taking them). Neither
-direction ever waits for the other, so a full window or an idle side in one direction cannot stop
-the other; both endpoints (the libvirt client's event loop and virt-ssh-helper) read whenever data
-arrives. Liveness (a host that stops answering) is libvirt keepalive's job, one layer up: it closes
+Why this cannot deadlock: every bridged connection is a `Splice`, one thread per direction, and
+both endpoints (the libvirt client's event loop and virt-ssh-helper) read whenever data arrives.
+Liveness (a host that stops answering) is libvirt keepalive's job, one layer up: it closes
 the client socket, and the bridge then closes the channel.
 """
 
@@ -24,8 +22,9 @@ import threading
 
 import paramiko
 
+from novactl.remote.splice import Splice
+
 LOG = logging.getLogger(__name__)
-_CHUNK = 262144
 
 
 class LibvirtTunnel:
@@ -40,7 +39,7 @@ class LibvirtTunnel:
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._server.bind(self.socket_path)
         self._server.listen(4)
-        self._bridges: list[_Bridge] = []
+        self._bridges: list[Splice] = []
         self._lock = threading.Lock()
         self._closed = False
         threading.Thread(target=self._accept, daemon=True, name="libvirt-tunnel").start()
@@ -63,7 +62,7 @@ class LibvirtTunnel:
                     client.close()
                     channel.close()
                     return
-                self._bridges.append(_Bridge(client, channel))
+                self._bridges.append(Splice(client, channel, "libvirt-tunnel"))
 
     def close(self) -> None:
         """Stop accepting and cut every bridged connection: a libvirt call waiting on one fails at once."""
@@ -76,54 +75,3 @@ class LibvirtTunnel:
         with contextlib.suppress(OSError):
             os.unlink(self.socket_path)
             os.rmdir(self._dir)
-
-
-class _Bridge:
-    """One libvirt client connection <-> one SSH channel, one daemon thread per direction.
-
-    An end of stream travels on as a half-close, as a TCP relay does; the bridge closes both sides
-    when both directions have ended, or at once on an error in either.
-    """
-
-    def __init__(self, sock: socket.socket, channel: paramiko.Channel):
-        self._sock = sock
-        self._channel = channel
-        self._lock = threading.Lock()
-        self._open_directions = 2
-        threading.Thread(target=self._to_host, daemon=True, name="libvirt-tunnel-out").start()
-        threading.Thread(target=self._to_client, daemon=True, name="libvirt-tunnel-in").start()
-
-    def _to_host(self) -> None:
-        try:
-            while data := self._sock.recv(_CHUNK):
-                self._channel.sendall(data)
-            self._channel.shutdown_write()  # the client hung up: virt-ssh-helper sees EOF and exits
-        except (OSError, EOFError, paramiko.SSHException) as exc:
-            LOG.debug("libvirt tunnel, client -> host: %s", exc)
-            self.close()
-        self._ended()
-
-    def _to_client(self) -> None:
-        try:
-            while data := self._channel.recv(_CHUNK):
-                self._sock.sendall(data)
-            self._sock.shutdown(socket.SHUT_WR)  # the helper or the SSH connection ended: the client sees EOF
-        except (OSError, EOFError, paramiko.SSHException) as exc:
-            LOG.debug("libvirt tunnel, host -> client: %s", exc)
-            self.close()
-        self._ended()
-
-    def _ended(self) -> None:
-        with self._lock:
-            self._open_directions -= 1
-            last = self._open_directions == 0
-        if last:
-            self.close()
-
-    def close(self) -> None:
-        # shutdown wakes a thread blocked in recv on the socket; closing the channel wakes the other
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        self._sock.close()
-        with contextlib.suppress(EOFError, OSError):
-            self._channel.close()

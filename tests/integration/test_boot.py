@@ -21,16 +21,16 @@ def base_name(image_id: str) -> str:
     return hashlib.sha1(image_id.encode()).hexdigest()
 
 
-def wait_for_marker(lab: Lab, host: str, instance_uuid: str, timeout: float = 60) -> str:
+def wait_for_marker(lab: Lab, host: str, instance_uuid: str, marker: str = MARKER, timeout: float = 60) -> str:
     path = f"/var/lib/novactl/instances/{instance_uuid}/console.log"
     deadline = time.monotonic() + timeout
     text = ""
     while time.monotonic() < deadline:
         text = lab.exec(host, ["cat", path], check=False).stdout
-        if MARKER in text:
+        if marker in text:
             return text
         time.sleep(0.5)
-    raise AssertionError(f"no {MARKER} in {host}:{path} after {timeout} s: {text!r}")
+    raise AssertionError(f"no {marker} in {host}:{path} after {timeout} s: {text!r}")
 
 
 def test_boot_builds_everything_on_the_chosen_host(lab: Lab, inventory: Path, marker_image: dict) -> None:

@@ -357,6 +357,26 @@ class Lab:
         _wait_for(lambda: self.exec(h, ["kill", "-0", str(pid)], check=False).returncode != 0, 10, f"sshd on {h.name} to exit")
         pidfile.unlink(missing_ok=True)
 
+    def libvirtd_pid(self, host: LabHost | str) -> str:
+        """libvirtd's pid in the host's PID namespace."""
+        return self.exec(host, ["pidof", "libvirtd"]).stdout.split()[0]
+
+    def restart_libvirtd(self, host: LabHost | str) -> None:
+        """Stop libvirtd if it runs (SIGKILL: a frozen one too), start it again, wait until it answers.
+        Running guests survive: QEMU is not libvirtd's child, and the new daemon reconnects to them."""
+        h = self.host(host)
+        running = self.exec(h, ["pidof", "libvirtd"], check=False).stdout.split()
+        if running:
+            self.exec(h, ["kill", "-KILL", *running], check=False)
+            _wait_for(lambda: self.exec(h, ["pidof", "libvirtd"], check=False).returncode != 0, 10, f"libvirtd on {h.name} to exit")
+        self.exec(h, ["rm", "-f", "/run/libvirtd.pid"])
+        self.exec(h, ["libvirtd", "--daemon"])
+        deadline = time.monotonic() + 60
+        while self.exec(h, ["virsh", "-c", "qemu:///system", "version"], check=False, timeout=60).returncode != 0:
+            if time.monotonic() > deadline:
+                raise LabError(f"libvirtd on {h.name} did not answer after a restart")
+            time.sleep(0.1)
+
     def inventory(self, **overrides: Any) -> dict[str, Any]:
         """novactl inventory for this lab; ``overrides`` replace top-level keys."""
         inv: dict[str, Any] = {

@@ -22,7 +22,7 @@ from novactl.errors import HostError
 from novactl.remote import Unreachable, libvirt_client
 from novactl.remote.known_hosts import KnownHosts, host_name, parse
 from novactl.remote.shell import RemoteShell
-from novactl.remote.tunnel import _Bridge
+from novactl.remote.splice import Splice
 
 # -- the remote shell, framing a real `sh` ---------------------------------------------------------
 
@@ -66,7 +66,7 @@ class _ProcessTransport:
     def __init__(self) -> None:
         self.channel = _ProcessChannel()
 
-    def open_session(self) -> _ProcessChannel:
+    def open_session(self, timeout: float | None = None) -> _ProcessChannel:
         return self.channel
 
 
@@ -136,28 +136,6 @@ def test_shell_that_dies_is_a_host_error_not_a_hang(shell: RemoteShell) -> None:
 # -- the tunnel's bridge ---------------------------------------------------------------------------
 
 
-class _SocketChannel:
-    """A paramiko Channel's surface (recv, sendall, shutdown_write, close) over one end of a socketpair."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-    def recv(self, size: int) -> bytes:
-        try:
-            return self._sock.recv(size)
-        except OSError:
-            return b""  # paramiko returns EOF on a closed channel
-
-    def sendall(self, data: bytes) -> None:
-        self._sock.sendall(data)
-
-    def shutdown_write(self) -> None:
-        self._sock.shutdown(socket.SHUT_WR)
-
-    def close(self) -> None:
-        self._sock.close()
-
-
 def _send_and_collect(sock: socket.socket, payload: bytes, received: list[bytes]) -> list[threading.Thread]:
     def send() -> None:
         sock.sendall(payload)
@@ -183,7 +161,7 @@ def test_bridge_carries_large_traffic_both_ways_at_once() -> None:
     for sock in (client, client_end, host, host_end):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     up, down = os.urandom(4 * 1024 * 1024), os.urandom(4 * 1024 * 1024)
-    _Bridge(client_end, _SocketChannel(host_end))  # type: ignore[arg-type]
+    Splice(client_end, host_end, "test")
     at_host: list[bytes] = []
     at_client: list[bytes] = []
     threads = _send_and_collect(client, up, at_client) + _send_and_collect(host, down, at_host)
@@ -196,7 +174,7 @@ def test_bridge_carries_large_traffic_both_ways_at_once() -> None:
 def test_bridge_closes_the_client_when_the_host_side_ends() -> None:
     client, client_end = socket.socketpair()
     host, host_end = socket.socketpair()
-    _Bridge(client_end, _SocketChannel(host_end))  # type: ignore[arg-type]
+    Splice(client_end, host_end, "test")
     host.sendall(b"bye")
     host.close()  # virt-ssh-helper exits or the SSH connection drops
     client.settimeout(10)

@@ -5,8 +5,15 @@ Names follow nova/virt/libvirt/driver.py. Cold moves keep the source's directory
 
 No secret ever goes to a host, so hosts cannot reach each other over SSH: disk files are relayed
 through the machine running novactl, and live migration is client-managed (novactl holds both
-libvirt connections) with QEMU's stream and the NBD disk copy going host-to-host on ports the target
-libvirtd opens for that one migration.
+libvirt connections; the source libvirtd needs no credentials for the target). QEMU's memory stream
+and the NBD disk copy take the path `live_migration_transport` names:
+
+- ssh (default): the target listens on its 127.0.0.1 only, the source's QEMU connects to 127.0.0.1
+  on its own host, and novactl relays between the two through its SSH connections
+  (remote/relay.py). Encrypted, host keys checked by novactl, nothing to set up.
+- tls: Nova's live_migration_with_native_tls, VIR_MIGRATE_TLS: QEMU's own TLS host to host, with the
+  certificates the operator installed in qemu.conf's migrate_tls_x509_cert_dir on every host.
+- tcp: host to host in clear, on ports the target libvirtd opens for that one migration.
 """
 
 from __future__ import annotations
@@ -15,7 +22,10 @@ import contextlib
 import logging
 import os
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import libvirt
 
@@ -26,7 +36,8 @@ from novactl.drivers.libvirt.host import Host
 from novactl.drivers.libvirt.spawn import destroy
 from novactl.errors import HostError, UsageError
 from novactl.hoststate import InstanceInfo
-from novactl.models import Image, Network
+from novactl.models import HostConfig, Image, Network
+from novactl.remote.relay import LoopbackRelay
 
 LOG = logging.getLogger("novactl.virt.libvirt.driver")
 LIVE_FLAGS = (
@@ -139,29 +150,86 @@ def copy_file(src: Host, src_path: str, dst: Host, dst_path: str) -> None:
 
 
 def live_migration(src: Host, dst: Host, instance: InstanceInfo, image: Image, image_source: str, network: Network) -> float:
-    """Block-migrate a running guest; returns the seconds libvirt took. The source is untouched on failure."""
+    """Block-migrate a running guest; returns the seconds the migration took. The source is untouched on failure."""
     if src.config.instances_path != dst.config.instances_path:
         raise UsageError(f"{src.name} and {dst.name} have different instances_path; live migration keeps disk paths")
     dom = guest.lookup(src, instance.uuid)
     directory = paths.instance_dir(dst.config, instance.uuid)
+    transport = migration_transport(src.config, dst.config)
     try:
         _pre_live_migration(src, dst, instance, image, image_source, network)
         crashpoints.step("live.prepared")
         started = time.monotonic()
-        # Client-managed (not peer-to-peer): the source libvirtd needs no credentials for the target.
-        params = {libvirt.VIR_MIGRATE_PARAM_URI: f"tcp://{dst.config.address}"}
-        dom.migrate3(dst.libvirt, params, LIVE_FLAGS)
+        with _streams(src, dst, transport) as (params, flags):
+            _migrate_within(dom, dst, params, LIVE_FLAGS | flags, completion_timeout(src.config, instance))
         elapsed = time.monotonic() - started
         crashpoints.step("live.migrated")
     except Exception as exc:
-        LOG.error("[instance: %s] Live migration to %s failed: %s", instance.uuid, dst.name, reason(exc))
+        LOG.error("[instance: %s] Live migration to %s over %s failed: %s", instance.uuid, dst.name, transport, reason(exc))
         _rollback_live_migration_at_destination(dst, instance.uuid, directory)
         if not isinstance(exc, (HostError, UsageError, libvirt.libvirtError)):
             raise
         raise HostError(src.name, f"live migration of {instance.uuid} to {dst.name} failed: {reason(exc)}") from None
     src.connection.run(["rm", "-rf", "--", paths.instance_dir(src.config, instance.uuid)], check=False)
-    LOG.info("[instance: %s] Migrating instance to %s finished successfully in %.1f s.", instance.uuid, dst.name, elapsed)
+    LOG.info(
+        "[instance: %s] Migrating instance to %s over %s finished successfully in %.2f s.", instance.uuid, dst.name, transport, elapsed
+    )
     return elapsed
+
+
+def migration_transport(src: HostConfig, dst: HostConfig) -> str:
+    """tls or tcp when both hosts' `live_migration_transport` say so, otherwise ssh: a pair of hosts
+    migrates in clear only if both opted in, and by TLS only if both have certificates."""
+    return src.live_migration_transport if src.live_migration_transport == dst.live_migration_transport else "ssh"
+
+
+def completion_timeout(config: HostConfig, instance: InstanceInfo) -> float:
+    """Nova's live_migration_completion_timeout, in seconds per GiB of RAM (at least 2 GiB) plus disk."""
+    flavor = instance.flavor
+    data_gb = max(flavor.ram / 1024, 2) + flavor.disk + flavor.ephemeral + flavor.swap / 1024
+    return config.live_migration_completion_timeout * data_gb
+
+
+@contextlib.contextmanager
+def _streams(src: Host, dst: Host, transport: str) -> Iterator[tuple[dict[str, Any], int]]:
+    """migrate3's parameters and flags for QEMU's memory stream and the NBD disk copy over `transport`."""
+    if transport != "ssh":
+        yield {libvirt.VIR_MIGRATE_PARAM_URI: f"tcp://{dst.config.address}"}, libvirt.VIR_MIGRATE_TLS if transport == "tls" else 0
+        return
+    # The same two port numbers on both hosts: sshd picks free ones on the source, and the target
+    # QEMU listens on them (memory, then NBD) on its loopback only.
+    with LoopbackRelay(src.connection, dst.connection) as relay:
+        memory, disks = relay.listen(), relay.listen()
+        yield (
+            {
+                libvirt.VIR_MIGRATE_PARAM_URI: f"tcp://127.0.0.1:{memory}",
+                libvirt.VIR_MIGRATE_PARAM_LISTEN_ADDRESS: "127.0.0.1",
+                libvirt.VIR_MIGRATE_PARAM_DISKS_PORT: disks,
+            },
+            0,
+        )
+
+
+def _migrate_within(dom: libvirt.virDomain, dst: Host, params: dict[str, Any], flags: int, seconds: float) -> None:
+    """migrate3, aborted (as Nova's monitor aborts it) if it has not completed within `seconds`."""
+    timed_out = threading.Event()
+
+    def abort() -> None:
+        timed_out.set()
+        with contextlib.suppress(libvirt.libvirtError):
+            dom.abortJob()
+
+    watchdog = threading.Timer(seconds, abort)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        dom.migrate3(dst.libvirt, params, flags)
+    except libvirt.libvirtError:
+        if timed_out.is_set():
+            raise HostError(dst.name, f"not completed within {seconds:.0f} s (live_migration_completion_timeout); aborted") from None
+        raise
+    finally:
+        watchdog.cancel()
 
 
 def _pre_live_migration(src: Host, dst: Host, instance: InstanceInfo, image: Image, image_source: str, network: Network) -> None:
