@@ -8,14 +8,14 @@ references between sections) follow, with positions too.
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import functools
-import hashlib
 import math
 import os
 import re
-import socket
 import stat
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,6 +148,8 @@ def builtin_text() -> str:
 
 
 def _builtin_data() -> dict:
+    import socket  # only the built-in default needs this machine's name
+
     return {
         "hosts": [{"name": socket.gethostname().split(".")[0], "transport": "local"}],
         "flavors": CLASSIC_FLAVORS,
@@ -158,47 +160,75 @@ def parse_inventory(text: str, path: str) -> Inventory:
     data, marks = _load_yaml(text, path)
     if data is None:
         data = {}
-    mark = _valid_mark(text)
-    if mark is None or not mark.exists():
+    entry = _cache_entry(text)
+    if entry is None or not _remembered(*entry):
         errors = sorted(
             _validator().iter_errors(data),
             key=lambda e: _position(marks, _error_path(e)),
         )
         if errors:
             raise InventoryError("\n".join(_located(path, marks, _error_path(e), _describe(e)) for e in errors[:10]))
-        if mark is not None:
-            _remember(mark)
+        if entry is not None:
+            _remember(*entry)
     return build_inventory(data, marks, path, Path(path).resolve().parent)
 
 
 # -- the schema check, remembered ---------------------------------------------------------------
 # Importing jsonschema and running it costs more than the rest of a read-only command. A text that
-# passed the schema passes it again, so a file that passed leaves an empty mark named by the hash
-# of its text and of the schema (a new schema or a changed file is checked afresh). Only the schema
-# check is skipped: everything after it, with its FILE:LINE:COLUMN errors, runs on every load.
+# passed the schema passes it again, so a text that passed is remembered: a file in the user's cache
+# holding the schema and the text, read back and compared in full before the check is skipped (a new
+# schema or a changed file is checked afresh; two texts sharing a file name only miss). It counts only
+# as a regular file of this user's that no one else may read or write, in a directory of this user's
+# that no one else may enter. Only the schema check is skipped: everything after it, with its
+# FILE:LINE:COLUMN errors, runs on every load.
 
 
-def _valid_mark(text: str) -> Path | None:
-    """Where the mark for `text` lives; None when there is no cache directory to use."""
+def _cache_entry(text: str) -> tuple[Path, bytes] | None:
+    """Where `text` is remembered and what that file holds; None when there is no cache directory to use."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if not os.path.isabs(base):
         return None
-    digest = hashlib.sha256(_schema_digest() + text.encode("utf-8", "surrogatepass")).hexdigest()
-    return Path(base, "novactl", "valid-inventories", digest)
+    content = _schema_text() + b"\0" + text.encode("utf-8", "surrogatepass")
+    # crc32 only spreads the files: what is remembered is decided by comparing the whole content.
+    return Path(base, "novactl", "valid-inventories", f"{binascii.crc32(content):08x}"), content
 
 
 @functools.cache
-def _schema_digest() -> bytes:
-    return hashlib.sha256(repr(SCHEMA).encode()).digest()
+def _schema_text() -> bytes:
+    return repr(SCHEMA).encode()
 
 
-def _remember(mark: Path) -> None:
-    """Write the mark atomically (a temporary name, then rename); a cache that cannot be written is no error."""
+def _remembered(entry: Path, content: bytes) -> bool:
     try:
-        mark.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = mark.with_name(f".{mark.name}.{os.getpid()}")
-        temporary.touch(mode=0o600)
-        os.replace(temporary, mark)
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        if not (_private(os.fstat(fd), stat.S_ISREG) and _private(os.lstat(entry.parent), stat.S_ISDIR)):
+            return False
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read(len(content) + 1) == content
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _private(status: os.stat_result, is_kind: Callable[[int], bool]) -> bool:
+    """Of the right kind, this user's, and nothing for group or others."""
+    return is_kind(status.st_mode) and status.st_uid == os.geteuid() and not status.st_mode & 0o077
+
+
+def _remember(entry: Path, content: bytes) -> None:
+    """Write the entry atomically (a temporary name, then rename), mode 0600 in a 0700 directory; a cache
+    that cannot be written is no error."""
+    try:
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = entry.with_name(f".{entry.name}.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, entry)
     except OSError:
         pass
 

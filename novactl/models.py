@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,8 @@ DEFAULT_WEIGHERS = [
 
 @dataclass(frozen=True)
 class Flavor:
+    """Nova's flavor: the resources an instance asks for."""
+
     id: str
     name: str
     ram: int  # MB
@@ -60,6 +61,8 @@ class Flavor:
 
 @dataclass(frozen=True)
 class Image:
+    """A catalogue image, as Glance v2 describes it; its file is on this machine."""
+
     id: str
     name: str
     file: str  # path on the machine running novactl
@@ -72,6 +75,8 @@ class Image:
 
 @dataclass(frozen=True)
 class Network:
+    """A network guests attach to: a bridge on every host, with Neutron's subnet fields when given."""
+
     name: str
     bridge: str
     physical_interface: str | None = None
@@ -95,6 +100,8 @@ class Keypair:
     @property
     def fingerprint(self) -> str:
         """As nova/crypto.py's generate_fingerprint: MD5 of the decoded key blob, colon-separated hex."""
+        import hashlib  # loads OpenSSL: not at import, which every command pays for
+
         digest = hashlib.md5(base64.b64decode(self.public_key.split()[1])).hexdigest()
         return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
@@ -168,6 +175,8 @@ class HostConfig:
 
 @dataclass(frozen=True)
 class SchedulerConfig:
+    """The `scheduler:` section: Nova's filter scheduler options, with Nova's defaults."""
+
     filters: list[str] = field(default_factory=lambda: list(DEFAULT_FILTERS))
     weighers: list[str] = field(default_factory=lambda: list(DEFAULT_WEIGHERS))
     max_attempts: int = 3
@@ -190,6 +199,8 @@ class SchedulerConfig:
 
 @dataclass(frozen=True)
 class Inventory:
+    """The whole inventory, validated: hosts, catalogue (flavors, images, keypairs), networks, groups."""
+
     path: str  # the file it came from, or "<built-in default>"
     scheduler: SchedulerConfig
     hosts: list[HostConfig]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import textwrap
 import time
 from pathlib import Path
@@ -11,7 +12,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from novactl import inventory as inventory_module
 from novactl.errors import InventoryError
 from novactl.inventory import CLASSIC_FLAVORS, builtin_inventory, find_inventory, load_inventory, parse_inventory
 from novactl.inventory_schema import SCHEMA
@@ -230,7 +230,7 @@ def test_yaml_own_key_twice_after_a_merge_is_still_a_duplicate():
 
 
 def test_builtin_default_is_this_machine_over_local_transport_with_nova_classic_flavors(monkeypatch, tmp_path):
-    monkeypatch.setattr(inventory_module.socket, "gethostname", lambda: "node7.lab.example.org")
+    monkeypatch.setattr(socket, "gethostname", lambda: "node7.lab.example.org")
     monkeypatch.chdir(tmp_path)
     inv = load_inventory(None)
     assert inv.path == "<built-in default>"

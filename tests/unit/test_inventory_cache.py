@@ -1,6 +1,9 @@
-"""The remembered schema check: a text that passed is not checked again; errors are unchanged."""
+"""The remembered schema check: a text that passed is not checked again; errors are unchanged; what is
+remembered counts only when it is private to this user and holds exactly the schema and the text."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -48,7 +51,7 @@ def test_checks_after_the_schema_still_run_on_a_remembered_text(cache):
 
 def test_a_new_schema_checks_afresh(cache, monkeypatch):
     parse_inventory(VALID, "inv.yaml")
-    monkeypatch.setattr(inventory_module, "_schema_digest", lambda: b"another schema")
+    monkeypatch.setattr(inventory_module, "_schema_text", lambda: b"another schema")
     monkeypatch.setattr(inventory_module, "_validator", _no_validator)
     with pytest.raises(AssertionError, match="the schema check ran"):
         parse_inventory(VALID, "inv.yaml")
@@ -63,3 +66,40 @@ def test_an_unwritable_cache_is_no_error(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # not absolute: not used
     assert parse_inventory(VALID, "inv.yaml").hosts[0].name == "a"
     assert not (tmp_path / "relative").exists()
+
+
+def _entry(cache):
+    (entry,) = [p for p in cache.iterdir() if not p.name.startswith(".")]
+    return entry
+
+
+def test_the_remembered_file_is_private_and_holds_schema_and_text(cache):
+    parse_inventory(VALID, "inv.yaml")
+    entry = _entry(cache)
+    assert (os.stat(cache).st_mode & 0o777, os.stat(entry).st_mode & 0o777) == (0o700, 0o600)
+    assert entry.read_bytes().endswith(b"\0" + VALID.encode())
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda cache, entry: entry.chmod(0o644), id="file readable by others"),
+        pytest.param(lambda cache, entry: entry.chmod(0o620), id="file writable by the group"),
+        pytest.param(lambda cache, entry: cache.chmod(0o755), id="directory open to others"),
+        pytest.param(lambda cache, entry: entry.write_bytes(entry.read_bytes()[:-1] + b"X"), id="other content, same name"),
+        pytest.param(lambda cache, entry: entry.write_bytes(entry.read_bytes() + b"\n"), id="longer content"),
+        pytest.param(lambda cache, entry: (entry.unlink(), entry.mkdir(mode=0o700)), id="a directory"),
+        pytest.param(lambda cache, entry: (entry.rename(cache / "real"), entry.symlink_to(cache / "real")), id="a symlink"),
+        pytest.param(
+            lambda cache, entry: os.chown(entry, 12345, -1),
+            id="owned by someone else",
+            marks=pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root"),
+        ),
+    ],
+)
+def test_a_remembered_file_that_is_not_private_or_not_exact_is_not_trusted(cache, monkeypatch, spoil):
+    parse_inventory(VALID, "inv.yaml")
+    spoil(cache, _entry(cache))
+    monkeypatch.setattr(inventory_module, "_validator", _no_validator)
+    with pytest.raises(AssertionError, match="the schema check ran"):
+        parse_inventory(VALID, "inv.yaml")
