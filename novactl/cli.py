@@ -151,9 +151,17 @@ def cli(ctx: click.Context, inventory: str | None, debug: bool, no_colour: bool)
     Global options may also follow the command. `novactl help COMMAND` shows a command's options
     and examples.
     """
-    import logging
+    from novactl.commands.common import App, Listed
 
-    from novactl.commands.common import App
+    command = ctx.command.get_command(ctx, ctx.invoked_subcommand) if isinstance(ctx.command, click.Group) else None
+    if debug or not (isinstance(command, Listed) and command.inventory_only):
+        _set_up_logging(debug)
+    ctx.obj = App(inventory, debug, colour=not no_colour and not os.environ.get("NO_COLOR"))
+
+
+def _set_up_logging(debug: bool) -> None:
+    """Nova's log format on stderr: warnings always, everything with --debug."""
+    import logging
 
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format=LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S", stream=sys.stderr
@@ -161,7 +169,6 @@ def cli(ctx: click.Context, inventory: str | None, debug: bool, no_colour: bool)
     logging.getLogger("sh").setLevel(logging.WARNING)  # logs every buffer it reads
     if not debug:
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # its own tracebacks would bypass ours
-    ctx.obj = App(inventory, debug, colour=not no_colour and not os.environ.get("NO_COLOR"))
 
 
 def main(argv: list[str] | None = None) -> None:

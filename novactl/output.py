@@ -9,11 +9,8 @@ and `Listing.notes` are rows only tables show. Colour only on a terminal, and ne
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import re
-import textwrap
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any
@@ -22,7 +19,7 @@ from novactl.errors import UsageError, unknown
 
 SHOW_WIDTH = 80  # widest Value cell of a Property | Value table
 MIN_FIT_WIDTH = 4  # a column squeezed to fit the terminal keeps at least this many characters
-QUOTING = {"all": csv.QUOTE_ALL, "minimal": csv.QUOTE_MINIMAL, "none": csv.QUOTE_NONE, "nonnumeric": csv.QUOTE_NONNUMERIC}
+QUOTING = ("all", "minimal", "none", "nonnumeric")  # --quote NAME is csv's QUOTE_NAME
 
 
 @dataclass(frozen=True)
@@ -36,6 +33,8 @@ class Shown:
 
 @dataclass
 class Listing:
+    """Rows under columns (cliff's Lister), with what a table shows besides and what stderr gets."""
+
     columns: list[str]
     rows: list[list[Any]]
     # Text for humans after a table (e.g. a dry run's explanation); never in machine formats.
@@ -53,6 +52,8 @@ class Listing:
 
 @dataclass(frozen=True)
 class Gauge:
+    """A used/limit column pair drawn as a usage bar on a terminal table."""
+
     label: str  # the bar's column heading
     used: str  # the column holding the amount used
     limit: str  # the column holding what may be used (total x allocation ratio)
@@ -61,6 +62,8 @@ class Gauge:
 
 @dataclass
 class ShowOne:
+    """One object's fields (cliff's ShowOne), printed as Nova's Property | Value table."""
+
     fields: dict[str, Any]
     footer: str = ""
     # What -f json/yaml print, when richer than the fields (e.g. a dry run's whole plan).
@@ -144,10 +147,12 @@ def _render_listing(
 
 
 def _csv(names: list[str], rows: list[list[Any]], style: Style) -> str:
+    import csv  # json and csv are imported by the formats that use them: a table needs neither
+
     buffer = io.StringIO()
     # Only unquoted csv needs an escape character; with quoting, csv would escape backslashes too.
     escape = "\\" if style.quote == "none" else None
-    writer = csv.writer(buffer, lineterminator="\n", quoting=QUOTING[style.quote], escapechar=escape)
+    writer = csv.writer(buffer, lineterminator="\n", quoting=getattr(csv, f"QUOTE_{style.quote.upper()}"), escapechar=escape)
     writer.writerow(names)
     writer.writerows([[v if _is_number(v) else _text(v) for v in row] for row in rows])
     return buffer.getvalue().rstrip("\n")
@@ -192,6 +197,8 @@ def _fit(columns: list[str], rows: list[list[str]], max_width: int) -> tuple[lis
 
 
 def _wrap(cell: str, width: int) -> list[str]:
+    import textwrap  # only tables narrower than their cells wrap
+
     lines = []
     for line in cell.splitlines() or [""]:
         lines += textwrap.wrap(line, width, break_on_hyphens=False) or [""]
@@ -221,6 +228,8 @@ def _machine(value: Any) -> Any:
 def _wrapped(value: Any) -> Any:
     if isinstance(value, Shown) or not isinstance(value, (dict, list)):
         return value
+    import textwrap
+
     return textwrap.fill(_text(value), SHOW_WIDTH, break_on_hyphens=False, break_long_words=False)
 
 
@@ -239,6 +248,8 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, (dict, list)):
+        import json
+
         return json.dumps(value, sort_keys=True)
     return terminal_safe(str(value))
 
@@ -254,6 +265,8 @@ def terminal_safe(text: str) -> str:
 
 
 def _dump(data: Any, fmt: str, style: Style) -> str:
+    import json
+
     if fmt == "json":
         # allow_nan=False: NaN and Infinity are not JSON; the inventory refuses them, so this never fires on input.
         return json.dumps(data, indent=None if style.noindent else 2, default=str, allow_nan=False)

@@ -21,7 +21,7 @@ def _swap(flavor: Flavor) -> Shown:
     return Shown(flavor.swap, str(flavor.swap or ""))  # novaclient's table has an empty Swap cell for no swap
 
 
-@command("flavor-list", "images", examples=["flavor-list", "flavor-list -f json --sort-column Memory_MB"])
+@command("flavor-list", "images", examples=["flavor-list", "flavor-list -f json --sort-column Memory_MB"], inventory_only=True)
 @with_output
 @pass_app
 def flavor_list(app: App) -> Listing:
@@ -30,7 +30,7 @@ def flavor_list(app: App) -> Listing:
     return Listing(FLAVOR_COLUMNS, rows)
 
 
-@command("flavor-show", "images", examples=["flavor-show m1.small"])
+@command("flavor-show", "images", examples=["flavor-show m1.small"], inventory_only=True)
 @click.argument("flavor", shell_complete=complete("flavors"))
 @with_output
 @pass_app
@@ -54,7 +54,7 @@ def flavor_show(app: App, flavor: str) -> ShowOne:
     )
 
 
-@command("image-list", "images", examples=["image-list", "image-list -f value -c Name"])
+@command("image-list", "images", examples=["image-list", "image-list -f value -c Name"], inventory_only=True)
 @with_output
 @pass_app
 def image_list(app: App) -> Listing:
@@ -94,7 +94,7 @@ def image_upload(app: App, name: str, file: Path, disk_format: str, properties: 
     return ShowOne(done.entry, footer=footer, exit_code=0 if done.appended else 1)
 
 
-@command("inventory-show", "other", examples=["inventory-show", "inventory-show -f json"])
+@command("inventory-show", "other", examples=["inventory-show", "inventory-show -f json"], inventory_only=True)
 @with_output
 @pass_app
 def inventory_show(app: App) -> ShowOne:

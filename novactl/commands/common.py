@@ -4,19 +4,19 @@ the helpers several commands use (hints, `nova show` fields, down-host notes).""
 from __future__ import annotations
 
 import functools
-import logging
 import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
-import click.shell_completion
 
 from novactl import output
 from novactl.commands import HELP_GROUPS
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from novactl.hoststate import HostState, InstanceInfo
     from novactl.lifecycle import Outcome
     from novactl.models import Inventory
@@ -40,7 +40,10 @@ class App:
             from novactl.inventory import BY_VARIABLE, load_inventory
 
             path, why = self.inventory_source
-            logging.getLogger("novactl.inventory").debug("Inventory %s: %s", path or "<built-in default>", why)
+            if self.debug:  # not imported otherwise: see cli.py's setup of logging
+                import logging
+
+                logging.getLogger("novactl.inventory").debug("Inventory %s: %s", path or "<built-in default>", why)
             try:
                 self._inventory = load_inventory(path)
             except InventoryError as exc:
@@ -65,6 +68,9 @@ class Listed:
 
     help_group: str
     examples: list[str]
+    # Reads only the inventory (no host, no scheduler, nothing that logs): logging is not set up for it
+    # unless --debug asks (importing logging costs such a command a tenth of its start-up).
+    inventory_only = False
 
     def _listed(self, help_group: str, examples: Sequence[str]) -> None:
         if help_group not in HELP_GROUPS:
@@ -81,9 +87,10 @@ class Listed:
 
 
 class Command(Listed, click.Command):
-    def __init__(self, *args: Any, help_group: str = "other", examples: Sequence[str] = (), **kwargs: Any):
+    def __init__(self, *args: Any, help_group: str = "other", examples: Sequence[str] = (), inventory_only: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._listed(help_group, examples)
+        self.inventory_only = inventory_only
 
 
 class Group(Listed, click.Group):
@@ -96,7 +103,8 @@ class Group(Listed, click.Group):
 
 def command(name: str, group: str, examples: Sequence[str] = (), **kwargs: Any) -> Callable[[Callable[..., Any]], Command]:
     """`@command("flavor-list", "images", ["flavor-list -f json"])`: a click command, registered by
-    being defined at the top level of a module of novactl/commands/ (listed in index.py: see reindex.py)."""
+    being defined at the top level of a module of novactl/commands/ (listed in index.py: see reindex.py).
+    `inventory_only=True` for a command that reads nothing but the inventory (see Listed)."""
     return click.command(name, cls=Command, help_group=group, examples=examples, **kwargs)
 
 
@@ -200,14 +208,16 @@ COMPLETIONS = {
 }
 
 
-def complete(kind: str) -> Callable[[click.Context, click.Parameter, str], list[click.shell_completion.CompletionItem]]:
+def complete(kind: str) -> Callable[[click.Context, click.Parameter, str], list[CompletionItem]]:
     """Shell completion of names from the inventory the command line would use (-i, $NOVACTL_INVENTORY, ...).
 
     Only the inventory is read (no host is contacted); an inventory that does not load completes nothing.
     """
     prefix, names_of = COMPLETIONS[kind]
 
-    def names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[click.shell_completion.CompletionItem]:
+    def names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+        from click.shell_completion import CompletionItem
+
         from novactl.errors import NovactlError
         from novactl.inventory import find_inventory, load_inventory
 
@@ -216,7 +226,7 @@ def complete(kind: str) -> Callable[[click.Context, click.Parameter, str], list[
         except NovactlError:
             return []
         words = [prefix + name for name in names_of(inventory)]
-        return [click.shell_completion.CompletionItem(w) for w in words if w.startswith(incomplete)]
+        return [CompletionItem(w) for w in words if w.startswith(incomplete)]
 
     return names
 

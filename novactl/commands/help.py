@@ -7,7 +7,7 @@ import click
 from novactl.commands.common import command
 
 
-@command("help", "other", examples=["help boot", "help"])
+@command("help", "other", examples=["help boot", "help"], inventory_only=True)
 @click.argument("command_name", metavar="COMMAND", required=False)
 @click.pass_context
 def help_(ctx: click.Context, command_name: str | None) -> None:

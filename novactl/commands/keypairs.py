@@ -44,7 +44,7 @@ def keypair_add(app: App, name: str, pub_key: Path | None) -> ShowOne:
     return ShowOne(_fields(added.keypair), footer="\n".join(lines), exit_code=0 if added.appended else 1)
 
 
-@command("keypair-list", "access", examples=["keypair-list"])
+@command("keypair-list", "access", examples=["keypair-list"], inventory_only=True)
 @with_output
 @pass_app
 def keypair_list(app: App) -> Listing:
@@ -52,7 +52,7 @@ def keypair_list(app: App) -> Listing:
     return Listing(["Name", "Type", "Fingerprint"], [[k.name, k.type, k.fingerprint] for k in app.inventory.keypairs])
 
 
-@command("keypair-show", "access", examples=["keypair-show mykey"])
+@command("keypair-show", "access", examples=["keypair-show mykey"], inventory_only=True)
 @click.argument("name")
 @with_output
 @pass_app

@@ -1,5 +1,6 @@
 """commands/index.py, from which --help lists commands and the CLI finds a command's module, says what
-the command modules define; `novactl --help` and one command import no other command module."""
+the command modules define; `novactl --help` and one command import no other command module, and a
+command that reads only the inventory does not import logging (nothing it runs could log)."""
 
 from __future__ import annotations
 
@@ -26,16 +27,18 @@ def test_every_indexed_command_runs_its_help():
 
 
 def _modules_after(*argv: str) -> set[str]:
-    """The novactl modules a fresh interpreter has imported after running `novactl ARGV`."""
+    """The modules a fresh interpreter has imported after running `novactl ARGV` (which must succeed)."""
     script = (
         "import json, sys\n"
         "from novactl.cli import main\n"
         "try:\n    main(sys.argv[1:])\n"
-        "except SystemExit:\n    pass\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('novactl'))), file=sys.stderr)\n"
+        "except SystemExit as done:\n    code = done.code\n"
+        "print(json.dumps([code, sorted(sys.modules)]), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", script, *argv], cwd=REPO, capture_output=True, text=True, check=True, timeout=60)
-    return set(json.loads(done.stderr.splitlines()[-1]))
+    code, modules = json.loads(done.stderr.splitlines()[-1])
+    assert code == 0, (argv, done.stderr)
+    return set(modules)
 
 
 def test_help_imports_no_command_module_and_a_command_only_its_own():
@@ -43,3 +46,21 @@ def test_help_imports_no_command_module_and_a_command_only_its_own():
     assert commands == {"novactl.commands.index"}
     commands = {m for m in _modules_after("flavor-list", "--help") if m.startswith("novactl.commands.")}
     assert commands == {"novactl.commands.index", "novactl.commands.catalog", "novactl.commands.common"}
+
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINjMJamD4Gmo6fGT/c6XtvN+Cn4Ewlgu83Q6NrkA1Hsu"
+
+
+def test_inventory_only_commands_run_without_logging_and_the_others_set_it_up(fake_cluster):
+    from importlib import import_module
+
+    fake_cluster.write_text(fake_cluster.read_text() + f"keypairs:\n  - {{name: ops, public_key: {KEY}}}\n")
+    arguments = {"flavor-show": ["m1.tiny"], "keypair-show": ["ops"]}
+    inventory_only = [
+        name for name, (module, attribute, *_) in index.COMMANDS.items() if getattr(import_module(module), attribute).inventory_only
+    ]
+    assert {"flavor-list", "flavor-show", "image-list", "keypair-list", "keypair-show", "inventory-show", "help"} <= set(inventory_only)
+    for name in inventory_only:
+        assert "logging" not in _modules_after("-i", str(fake_cluster), name, *arguments.get(name, [])), name
+    assert "logging" in _modules_after("-i", str(fake_cluster), "--debug", "flavor-list")
+    assert "logging" in _modules_after("-i", str(fake_cluster), "hypervisor-list")
