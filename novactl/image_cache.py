@@ -25,7 +25,7 @@ from typing import TypeVar
 from novactl.drivers import ComputeDriver, make_driver
 from novactl.drivers.base import CachedImage, ImageCacheListing
 from novactl.drivers.libvirt.paths import base_name
-from novactl.errors import NovactlError, UsageError
+from novactl.errors import HostError, NovactlError, UsageError
 from novactl.models import HostConfig, Image, Inventory
 
 DEFAULT_MIN_AGE = 24 * 3600.0  # Nova's remove_unused_original_minimum_age_seconds
@@ -58,10 +58,11 @@ class CacheRow:
     result: str = ""  # prune: what happened; any command: "ERROR: ..." for a host that failed
     exit_code: int = 0
     freed: int = 0  # bytes
+    down_reason: str = ""  # why the host's cache could not be read (no base then)
 
     @property
     def last_used(self) -> str | None:
-        if self.base is None:
+        if self.base is None or self.base.mtime is None:
             return None
         return dt.datetime.fromtimestamp(self.base.mtime, dt.UTC).isoformat(timespec="seconds")
 
@@ -116,15 +117,16 @@ def _prune_one(
     image: Image | None,
 ) -> CacheRow:
     row = CacheRow(host.name, base, image)
-    unused_for = listing.scanned_at - base.mtime
     if base.users:
         row.result = f"kept: in use by {len(base.users)} instance(s)"
     elif listing.unreadable:
         row.result = f"kept: the backing file of {listing.unreadable[0]} cannot be read, so no base is known to be unused"
-    elif unused_for < min_age:
+    elif base.mtime is None:
+        row.result = "kept: when it was last used is unknown"
+    elif (unused_for := listing.scanned_at - base.mtime) < min_age:
         row.result = f"kept: used {format_duration(unused_for)} ago (under --min-age {format_duration(min_age)})"
     elif dry_run:
-        row.result, row.freed = "would remove", base.size
+        row.result, row.freed = "would remove", base.size or 0
     else:
         try:
             outcome = driver.remove_cached_image(base.name, listing.scanned_at)
@@ -137,7 +139,7 @@ def _prune_one(
             "locked": "kept: a transfer of this image holds its lock",
             "gone": "gone already",
         }[outcome]
-        row.freed = base.size if outcome == "removed" else 0
+        row.freed = (base.size or 0) if outcome == "removed" else 0
     return row
 
 
@@ -209,4 +211,5 @@ def _image_of(inventory: Inventory, base: CachedImage) -> Image | None:
 
 
 def _error_row(host: HostConfig, exc: NovactlError) -> CacheRow:
-    return CacheRow(host.name, None, None, f"ERROR: {exc}", exc.exit_code)
+    reason = exc.reason if isinstance(exc, HostError) else str(exc)
+    return CacheRow(host.name, None, None, f"ERROR: {exc}", exc.exit_code, down_reason=reason)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from novactl.commands.common import App, command, first_failure, pass_app, with_output
+from novactl.commands.common import App, absent, command, first_failure, pass_app, with_output
 from novactl.output import Listing
 
 if TYPE_CHECKING:
@@ -29,14 +29,18 @@ def image_cache_list(app: App, hosts: tuple[str, ...]) -> Listing:
 
     inventory = app.inventory
     rows = image_cache.list_cache(inventory, image_cache.select_hosts(inventory, hosts))
-    table = []
+    table, notes, footer = [], [], []
     for row in rows:
-        if row.base is None:
-            table.append([row.host, None, None, None, None, None, row.result])
+        if row.base is None:  # as `list` shows a down host: a row of its own in tables, the reason below
+            notes.append([row.host, "(not read: host down)", "", "", "", "", ""])
+            footer.append(f"{row.host} is down: {row.down_reason}")
             continue
-        table.append([row.host, row.base.name, *_image_cells(row), row.base.size, len(row.base.users), row.last_used])
+        table.append([row.host, row.base.name, *_image_cells(row), absent(row.base.size), len(row.base.users), absent(row.last_used)])
+    unknown = sorted({r.host for r in rows if r.base is not None and r.base.size is None})
+    if unknown:
+        footer.append(f"Size and Last Used unknown on {', '.join(unknown)}: a fake host's facts do not give them.")
     columns = ["Host", "Base", "Image Name", "Image ID", "Size", "In Use By", "Last Used"]
-    return Listing(columns, table, exit_code=first_failure([r.exit_code for r in rows]))
+    return Listing(columns, table, footer="\n".join(footer), notes=notes, exit_code=first_failure([r.exit_code for r in rows]))
 
 
 @command("image-cache-prune", "images", examples=["image-cache-prune --dry-run", "image-cache-prune --min-age 2d --host compute1"])

@@ -47,8 +47,8 @@ class CachedImage:
     """One base file in a host's image cache, as Nova's imagecache manager sees it."""
 
     name: str  # file name in _base: sha1 of the image id
-    size: int  # bytes
-    mtime: int  # last used (touched on each use), host clock, epoch seconds
+    size: int | None  # bytes; None: unknown (a fake host's facts do not say)
+    mtime: int | None  # last used (touched on each use), host clock, epoch seconds; None: unknown
     users: list[str] = field(default_factory=list)  # uuids of the instances whose disks it backs
 
 

@@ -71,12 +71,12 @@ class FakeDriver(ComputeDriver):
         )
 
     def image_cache(self) -> ImageCacheListing:
-        """`cached_images` as bases (no sizes or times: the facts do not say), used by `instances`."""
+        """`cached_images` as bases, used by `instances`; size and last use unknown (the facts do not say)."""
         report = self.poll()
         bases = []
         for image_id in sorted(report.cached_images):
             users = sorted(i.uuid for i in report.instances if i.image_id == image_id)
-            bases.append(CachedImage(base_name(image_id), 0, 0, users))
+            bases.append(CachedImage(base_name(image_id), None, None, users))
         return ImageCacheListing(bases, int(time.time()))
 
     def set_service_status(self, disabled: bool, reason: str | None) -> None:

@@ -163,6 +163,7 @@ class StubDriver:
         (CachedImage(A, 10, 0, []), [], False, "removed", "removed", 10),
         (CachedImage(A, 10, 0, []), [], False, "in use", "kept: used since the scan", 0),
         (CachedImage(A, 10, 0, []), [], False, "locked", "kept: a transfer of this image holds its lock", 0),
+        (CachedImage(A, None, None, []), [], False, "removed", "kept: when it was last used is unknown", 0),  # a fake host's
     ],
 )
 def test_prune_rules(base, unreadable, dry_run, outcome, result, freed):
@@ -170,7 +171,7 @@ def test_prune_rules(base, unreadable, dry_run, outcome, result, freed):
     listing = ImageCacheListing([base], 90000, unreadable)
     row = image_cache._prune_one(driver, HOST, base, listing, 86400, dry_run, None)
     assert row.result.startswith(result) and row.freed == freed
-    touched = not (base.users or unreadable or dry_run or result.startswith("kept: used 1h"))
+    touched = not (base.users or unreadable or dry_run or base.mtime is None or result.startswith("kept: used 1h"))
     assert driver.removed == ([(A, 90000)] if touched else [])
 
 
@@ -194,13 +195,29 @@ hosts:
 """
 
 
-def test_list_on_a_fake_host(write_inventory, run_main):
+def test_list_on_a_fake_host_says_size_and_last_use_are_unknown(write_inventory, run_main):
     path = write_inventory(FAKE)
     result = run_main("-i", str(path), "image-cache-list", "--host", "f1", "-f", "json")
     assert result.exit_code == 0, result.stderr
     (row,) = json.loads(result.stdout)
     assert (row["Host"], row["Image Name"], row["In Use By"]) == ("f1", "cirros", 1)
     assert row["Base"] == image_cache.base_name("11111111-2222-3333-4444-555555555555")
+    assert (row["Size"], row["Last Used"]) == (None, None)  # not 0 and 1970: the facts do not say
+    table = run_main("-i", str(path), "image-cache-list", "--host", "f1").stdout
+    cells = [c.strip() for c in table.splitlines()[3].split("|")[1:-1]]
+    assert (cells[4], cells[6]) == ("-", "-")
+    assert table.endswith("Size and Last Used unknown on f1: a fake host's facts do not give them.\n")
+
+
+def test_list_shows_a_down_host_as_down_with_the_reason_not_in_a_column(fake_cluster, run_main):
+    done = run_main("-i", str(fake_cluster), "image-cache-list", "--host", "compute1", "--host", "compute3")
+    assert done.exit_code == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("| compute3 | (not read: host down) |") for line in lines)
+    assert "compute3 is down: connection refused" in lines
+    machine = run_main("-i", str(fake_cluster), "image-cache-list", "--host", "compute1", "--host", "compute3", "-f", "json")
+    assert machine.exit_code == 1 and {row["Host"] for row in json.loads(machine.stdout)} <= {"compute1"}
+    assert "ERROR" not in machine.stdout
 
 
 @pytest.mark.parametrize(
