@@ -122,13 +122,13 @@ class _Checks:
             ("virt-ssh-helper", self.virt_ssh_helper),
             ("libvirtd", self.libvirtd),
             ("qemu-img", self.qemu_img),
-            *[(f"bridge {n.bridge}", lambda n=n: self.bridge(n)) for n in self.networks()],
+            *[(f"bridge {n.bridge}", lambda n=n: self.bridge(n)) for n in self.networks() if not n.libvirt_network],
             ("instances_path", lambda: self.directory(self.host.instances_path, "instances_path")),
             ("state_path", lambda: self.directory(self.host.state_path, "state_path")),
             ("_base", self.base),
             ("clock", self.clock),
             ("cpu_mode", self.cpu_mode),
-            *[(f"dnsmasq {n.name}", lambda n=n: self.dnsmasq(n)) for n in self.networks() if getattr(n, "libvirt_network", None)],
+            *[(f"dnsmasq {n.name}", lambda n=n: self.dnsmasq(n)) for n in self.networks() if n.libvirt_network],
         ]
         try:
             for name, check in checks:
@@ -334,7 +334,7 @@ class _Checks:
         return OK, f"{mode} supported"
 
     def dnsmasq(self, network: Network) -> tuple[str, str]:
-        name = getattr(network, "libvirt_network", "")
+        name = network.libvirt_network
         if self.libvirt is None:
             raise HostError(self.host.name, "cannot check without libvirt (see libvirtd)")
         try:

@@ -153,6 +153,9 @@ def _builtin_data() -> dict:
     return {
         "hosts": [{"name": socket.gethostname().split(".")[0], "transport": "local"}],
         "flavors": CLASSIC_FLAVORS,
+        # libvirt's own NAT network with DHCP (defined on first boot if missing): guests reach out
+        # and this machine learns their addresses from the leases.
+        "networks": [{"name": "default", "libvirt_network": "default"}],
     }
 
 
@@ -548,6 +551,11 @@ def _image(raw: dict) -> Image:
 
 def _network(raw: dict, marks: dict, path: str, index: int) -> Network:
     values = dict(raw)
+    if not raw.get("bridge") and not raw.get("libvirt_network"):
+        raise InventoryError(_located(path, marks, ("networks", index), f"network {raw['name']!r} needs a bridge or a libvirt_network"))
+    if raw.get("libvirt_network") and raw.get("physical_interface"):
+        message = f"network {raw['name']!r}: a libvirt_network is NATed by libvirt; physical_interface is for a bridge"
+        raise InventoryError(_located(path, marks, ("networks", index, "physical_interface"), message))
     if "cidr" in raw:
         from novactl.ipam import subnet_problem
 

@@ -214,11 +214,12 @@ SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["name", "bridge"],
+                "required": ["name"],  # and a bridge or a libvirt_network (inventory._network)
                 "properties": {
                     "name": {"type": "string", "pattern": SAFE_NAME},
                     "bridge": {"type": "string", "pattern": BRIDGE},
                     "physical_interface": {"type": "string", "pattern": BRIDGE},
+                    "libvirt_network": {"type": "string", "pattern": SAFE_NAME},
                     # Neutron's subnet fields; inventory.py checks them as addresses (ipam.subnet_problem).
                     "cidr": _str,
                     "gateway_ip": _str,

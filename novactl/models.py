@@ -78,8 +78,10 @@ class Network:
     """A network guests attach to: a bridge on every host, with Neutron's subnet fields when given."""
 
     name: str
-    bridge: str
+    bridge: str = ""  # a linux bridge novactl plugs taps into; with libvirt_network, that network's bridge name
     physical_interface: str | None = None
+    # A libvirt-managed network (NAT + dnsmasq DHCP) guests attach to, defined by novactl if missing.
+    libvirt_network: str | None = None
     # Neutron's subnet fields (checked by ipam.subnet at load); with a cidr, ports get fixed IPs.
     cidr: str | None = None
     gateway_ip: str | None = None

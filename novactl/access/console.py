@@ -61,7 +61,7 @@ def relay(console: Console, stdin_fd: int, stdout_fd: int) -> ConsoleEnded:
             while (item := console.read()) is not None:
                 if isinstance(item, ConsoleEnded):
                     return item
-                _write_all(stdout_fd, item)
+                write_all(stdout_fd, item)
             if stdin_fd in ready:
                 data = os.read(stdin_fd, 4096)
                 if not data:
@@ -99,7 +99,8 @@ def _exit_on_signals() -> dict[int, object]:
     return {signum: signal.signal(signum, leave) for signum in (signal.SIGTERM, signal.SIGHUP)}
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """os.write until every byte is out (a pipe or terminal may take less at a time)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

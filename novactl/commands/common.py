@@ -191,10 +191,13 @@ def parse_hints(values: tuple[str, ...]) -> dict[str, list[str]]:
     return hints
 
 
-def networks(instance: InstanceInfo) -> output.Shown:
-    """{network: [MAC, ...]} for machines; `net=mac, mac; net2=...` in tables."""
-    text = "; ".join(f"{net}={', '.join(macs)}" for net, macs in instance.networks.items())
-    return output.Shown({net: list(macs) for net, macs in instance.networks.items()}, text)
+def networks(instance: InstanceInfo, learned: dict[str, list[str]] | None = None) -> output.Shown:
+    """{network: [address, ...]} for machines; `net=192.168.122.5; net2=...` in tables, as Nova prints
+    addresses. A network whose address the host learned (`learned`) shows it; one without, the port's MAC."""
+    learned = learned or {}
+    addresses = {net: list(learned.get(net) or macs) for net, macs in instance.networks.items()}
+    text = "; ".join(f"{net}={', '.join(values)}" for net, values in addresses.items())
+    return output.Shown(addresses, text)
 
 
 # What `complete(KIND)` offers: names from the inventory, with the prefix the option's value takes.
@@ -241,8 +244,8 @@ def absent(value: Any) -> output.Shown:
     return output.Shown(value, "-" if value is None else str(value))
 
 
-def show_fields(instance: InstanceInfo, host_up: bool = True) -> dict[str, Any]:
-    """`nova show`'s keys where they apply."""
+def show_fields(instance: InstanceInfo, host_up: bool = True, learned: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """`nova show`'s keys where they apply (`learned`: the addresses its host learned, access/addresses.py)."""
     from novactl.instances import power_state_name, status, vm_state
 
     fields: dict[str, Any] = {
@@ -261,7 +264,7 @@ def show_fields(instance: InstanceInfo, host_up: bool = True) -> dict[str, Any]:
         "key_name": absent(instance.key_name),
         "metadata": dict(instance.user_metadata),
         "name": instance.name,
-        "networks": networks(instance),
+        "networks": networks(instance, learned),
         "server_group": absent(instance.group),
         "status": status(instance, host_up),
     }

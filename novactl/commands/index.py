@@ -206,6 +206,12 @@ COMMANDS = {
         "Show a list of all running services (State from a live poll of every host).",
     ),
     "show": ("novactl.commands.servers", "show", "servers", "Show details about the given server (name or ID)."),
+    "ssh": (
+        "novactl.commands.access",
+        "ssh",
+        "access",
+        "SSH to a server (a shell, or COMMAND after --), its host key pinned to its console's fingerprints.",
+    ),
     "start": ("novactl.commands.lifecycle", "start", "servers", "Start stopped servers."),
     "stop": (
         "novactl.commands.lifecycle",

@@ -151,6 +151,7 @@ def _progress_bar() -> Iterator[Callable[[str, int], None] | None]:
 @pass_app
 def list_(app: App, long_: bool, host: str | None, status: str | None, name: str | None) -> Listing:
     """List servers on every host (all hosts polled in parallel)."""
+    from novactl.access.addresses import learn
     from novactl.instances import power_state_name
     from novactl.instances import status as status_of
     from novactl.poller import poll
@@ -158,6 +159,7 @@ def list_(app: App, long_: bool, host: str | None, status: str | None, name: str
     with poll(app.inventory, [host] if host else None) as cluster:
         instances = sorted(cluster.instances, key=lambda i: (i.created, i.name))
         states = list(cluster.states.values())
+        learned = learn(cluster, instances)
     rows = []
     for instance in instances:
         row = [
@@ -166,7 +168,7 @@ def list_(app: App, long_: bool, host: str | None, status: str | None, name: str
             status_of(instance),
             absent(instance.task_state),
             power_state_name(instance),
-            networks(instance),
+            networks(instance, learned.get(instance.uuid)),
         ]
         if long_:
             row += [instance.host, instance.flavor.name, instance.image_id or None, instance.zone]
@@ -191,12 +193,14 @@ def list_(app: App, long_: bool, host: str | None, status: str | None, name: str
 @pass_app
 def show(app: App, server: str) -> ShowOne:
     """Show details about the given server (name or ID)."""
+    from novactl.access.addresses import learn
     from novactl.instances import resolve
     from novactl.poller import poll
 
     with poll(app.inventory) as cluster:
         instance = resolve(cluster, server)
-    return ShowOne(show_fields(instance))
+        learned = learn(cluster, [instance]).get(instance.uuid)
+    return ShowOne(show_fields(instance, learned=learned))
 
 
 @command("delete", "servers", examples=["delete web1", "delete web1 web2"])

@@ -218,6 +218,14 @@ class ComputeDriver(abc.ABC):
     def console_log(self, instance: InstanceInfo, length: int | None) -> str:
         raise self._unsupported("read console logs")
 
+    def learned_addresses(self, instance: InstanceInfo) -> dict[str, list[str]]:
+        """{network: [IPv4, ...]} the host has learned for a running guest (DHCP lease, ARP); {} if none."""
+        return {}
+
+    def connect_guest(self, address: str, port: int, timeout: float):
+        """A stream to a guest's `address:port` from its host (through it when the host is remote)."""
+        raise self._unsupported("connect to guests")
+
     def open_console(self, instance: InstanceInfo, force: bool) -> Console:
         """Attach to the running guest's serial console (`force`: take it over from another session)."""
         raise self._unsupported("attach serial consoles")

@@ -90,6 +90,11 @@ class Connection(Protocol):
         """A connection to the host's 127.0.0.1:`port` (a socket or SSH channel); HostError if refused."""
         ...
 
+    def open_tcp(self, address: str, port: int, timeout: float):
+        """A stream to `address:port` as seen from the host (a socket here, a direct-tcpip channel
+        through the host's SSH connection otherwise); HostError naming the host when it cannot connect."""
+        ...
+
     def close(self) -> None: ...
 
 

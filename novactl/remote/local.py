@@ -128,12 +128,15 @@ class LocalConnection:
             server.join(self.host.connect_timeout)
 
     def connect_loopback(self, port: int) -> socket.socket:
-        try:
-            conn = socket.create_connection(("127.0.0.1", port), timeout=self.host.connect_timeout)
-        except OSError as exc:
-            raise HostError(self.host.name, f"cannot connect to 127.0.0.1:{port}: {exc.strerror or exc}") from None
+        conn = self.open_tcp("127.0.0.1", port, self.host.connect_timeout)
         conn.settimeout(None)
         return conn
+
+    def open_tcp(self, address: str, port: int, timeout: float) -> socket.socket:
+        try:
+            return socket.create_connection((address, port), timeout=timeout)
+        except OSError as exc:
+            raise HostError(self.host.name, f"cannot connect to {address}:{port}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
         for port in list(self._listeners):

@@ -245,12 +245,7 @@ class SSHConnection:
 
     def connect_loopback(self, port: int) -> paramiko.Channel:
         """A connection to the host's 127.0.0.1:`port`, made by sshd there (a direct-tcpip channel)."""
-        try:
-            return self._client.get_transport().open_channel(
-                "direct-tcpip", ("127.0.0.1", port), ("127.0.0.1", 0), timeout=self.host.connect_timeout
-            )
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise HostError(self.host.name, f"cannot connect to 127.0.0.1:{port} over SSH: {exc}") from None
+        return self.open_tcp("127.0.0.1", port, self.host.connect_timeout)
 
     @contextmanager
     def lock(self, path: str, timeout: float = 60) -> Iterator[None]:
@@ -357,6 +352,16 @@ class SSHConnection:
             raise HostError(self.host.name, f"reading {remote_path}: {exc}") from None
         finally:
             channel.close()
+
+    def open_tcp(self, address: str, port: int, timeout: float) -> paramiko.Channel:
+        """A direct-tcpip channel from the host to `address:port` (ssh -J's jump), on this connection:
+        same user, key and host-key check as everything else novactl does on the host."""
+        try:
+            return self._client.get_transport().open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0), timeout=timeout)
+        except paramiko.ChannelException as exc:
+            raise HostError(self.host.name, f"cannot connect from {self.host.name} to {address}:{port}: {exc.text or exc}") from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise HostError(self.host.name, f"cannot open a channel to {address}:{port}: {exc or 'timed out'}") from None
 
     def close(self) -> None:
         if self._tunnel is not None:

@@ -1,7 +1,10 @@
 """Issue 9, getting in: `novactl console` and `novactl ssh` into the real Linux test guest on the lab.
 
 One guest (TCG, see test_linux_guest.py) is booted per module with a generated keypair and user data
-that runs a shell on the serial port, so the console can be driven both ways.
+that runs a shell on the serial port, so the console can be driven both ways. It sits on a
+libvirt-managed NAT network (`libvirt_network: default`, the zero-config default's network) inside its
+lab host, reachable only from there: `novactl ssh` jumps through the host, to the address the host's
+dnsmasq leased to the guest's udhcpc.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from novactl.access.fingerprints import BEGIN, END
 from tests.integration.cli import ENV, NOVACTL, novactl, novactl_json
 from tests.integration.test_boot import assert_clean
 from tests.integration.test_linux_guest import READY, wait_for_console
@@ -39,12 +43,13 @@ def guest(lab: Lab, linux_image: dict, tmp_path_factory: pytest.TempPathFactory)
     (work / "user-data").write_text(USER_DATA)
     defaults = {**lab.inventory()["defaults"], "virt_type": "qemu"}
     keypairs = [{"name": "ops", "public_key": public, "private_key": str(key)}]
-    inventory = lab.write_inventory(work / "inventory.yaml", defaults=defaults, images=[linux_image], keypairs=keypairs)
+    networks = [{"name": "nat", "libvirt_network": "default"}]
+    inventory = lab.write_inventory(work / "inventory.yaml", defaults=defaults, images=[linux_image], keypairs=keypairs, networks=networks)
     args = ["--flavor", "m1.tiny", "--image", "linux", "--key-name", "ops", "--user-data", str(work / "user-data")]
     shown = novactl_json(inventory, "boot", "access1", *args)
     try:
         wait_for_console(lab, shown["OS-EXT-SRV-ATTR:host"], shown["id"], READY)
-        yield {"inventory": inventory, "shown": shown, "work": work}
+        yield {"inventory": inventory, "shown": shown, "work": work, "lab": lab}
     finally:
         novactl(inventory, "delete", shown["id"])
         assert_clean(lab)
@@ -127,3 +132,43 @@ def test_console_of_a_second_session_is_refused_unless_forced(guest: dict) -> No
         assert first_code in (0, 1)
     finally:
         first.close()
+
+
+def test_ssh_runs_a_command_on_the_guest_through_its_host_and_returns_its_status(guest: dict) -> None:
+    lab, shown = guest["lab"], guest["shown"]
+    console = wait_for_console(lab, shown["OS-EXT-SRV-ATTR:host"], shown["id"], "NOVACTL-LINUX-DHCP=")  # udhcpc has a lease
+    leased = console.split("NOVACTL-LINUX-DHCP=", 1)[1].split()[0].split(",")[1]
+    done = novactl(guest["inventory"], "ssh", "access1", "--", "hostname", timeout=WAIT)
+    assert done.returncode == 0 and done.stdout == "access1\n", done.stderr
+    assert novactl(guest["inventory"], "ssh", "access1", "--", "exit 7", timeout=WAIT).returncode == 7
+    both = novactl(guest["inventory"], "ssh", "access1", "--", "echo out; echo err >&2; cat", timeout=WAIT)
+    assert (both.returncode, both.stdout, both.stderr) == (0, "out\n", "err\n")
+    shown_now = novactl_json(guest["inventory"], "show", "access1")
+    assert shown_now["networks"] == {"nat": [leased]}  # learned from the host's DHCP leases, as Nova prints addresses
+
+
+def test_ssh_refuses_a_host_key_the_guest_did_not_print_on_its_console(guest: dict) -> None:
+    lab, shown = guest["lab"], guest["shown"]
+    host, log = shown["OS-EXT-SRV-ATTR:host"], f"/var/lib/novactl/instances/{shown['id']}/console.log"
+    size = lab.exec(host, ["stat", "-c", "%s", log]).stdout.strip()
+    forged = f"{BEGIN}\n256 SHA256:{'A' * 43} root@access1 (ED25519)\n{END}\n"
+    lab.exec(host, ["sh", "-c", 'printf %s "$1" >> "$2"', "sh", forged, log])
+    try:
+        done = novactl(guest["inventory"], "ssh", "access1", "--", "touch /tmp/should-not-run", timeout=WAIT)
+        assert done.returncode == 1, done.stderr
+        assert "REFUSED" in done.stderr and "SHA256:" + "A" * 43 in done.stderr and "did not print" in done.stderr
+    finally:
+        lab.exec(host, ["truncate", "-s", size, log])
+    check = novactl(guest["inventory"], "ssh", "access1", "--", "test ! -e /tmp/should-not-run", timeout=WAIT)
+    assert check.returncode == 0, check.stderr  # the refused session ran nothing; the real key is accepted again
+
+
+def test_ssh_interactive_shell_on_a_pty(guest: dict) -> None:
+    term = Terminal(guest["inventory"], "ssh", "access1")
+    try:
+        term.send(b"echo shell-$((6*7)); exit 3\r")
+        term.expect(b"shell-42")
+        code, stderr = term.finish()
+        assert code == 3, stderr
+    finally:
+        term.close()

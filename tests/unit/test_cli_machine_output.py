@@ -60,6 +60,7 @@ SKIPPED = {
     "export": "prints a script (export openstack); no -f",
     "console-log": "prints the guest's console text; no -f",
     "console": "an interactive terminal session; no -f",
+    "ssh": "an SSH session to a guest; no -f",
     "keypair-delete": "prints nothing; no -f",
     "keypair-add": "writes a private key under ~/.config and the inventory",
     "server-group-create": "fake clusters declare groups in the inventory: refused before any output",

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from novactl.drivers.base import ClusterView, ComputeDriver, Console, HostReport, ImageCacheListing, Leftover, SpawnRequest, Survey
-from novactl.drivers.libvirt import claims, console, guest, imagecache, leftovers, migrate, paths, poll, power, snapshot, spawn
+from novactl.drivers.libvirt import addresses, claims, console, guest, imagecache, leftovers, migrate, paths, poll, power, snapshot, spawn
 from novactl.drivers.libvirt.host import Host
 from novactl.errors import UsageError
 from novactl.hoststate import InstanceInfo
@@ -68,7 +68,7 @@ class LibvirtDriver(ComputeDriver):
         return leftovers.survey(self._host)
 
     def clean_up(self, recheck: Callable[[], ClusterView], view: ClusterView, dry_run: bool) -> list[Leftover]:
-        bridges = {self.host.bridge, *(network.bridge for network in self.inventory.networks)}
+        bridges = {self.host.bridge, *(network.bridge for network in self.inventory.networks if not network.libvirt_network)}
         return leftovers.clean_up(self._host, recheck, view, bridges, dry_run)
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -99,6 +99,12 @@ class LibvirtDriver(ComputeDriver):
 
     def console_log(self, instance: InstanceInfo, length: int | None) -> str:
         return console.console_log(self._host, instance.uuid, length)
+
+    def learned_addresses(self, instance: InstanceInfo) -> dict[str, list[str]]:
+        return addresses.learned(self._host, instance)
+
+    def connect_guest(self, address: str, port: int, timeout: float):
+        return self._host.connection.open_tcp(address, port, timeout)
 
     def open_console(self, instance: InstanceInfo, force: bool) -> Console:
         return console.LibvirtConsole(self._host, instance.uuid, force)

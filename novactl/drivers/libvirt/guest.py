@@ -18,6 +18,7 @@ from novactl.drivers.libvirt.errors import host_errors, reason
 from novactl.drivers.libvirt.host import Host
 from novactl.errors import HostError
 from novactl.hoststate import ComputeNode, InstanceInfo
+from novactl.models import Network
 
 LOG = logging.getLogger("novactl.virt.libvirt.guest")
 STATE_TIMEOUT = 60  # seconds for libvirt to report a state change it started itself
@@ -27,7 +28,7 @@ UNDEFINE_FLAGS = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
 
 
 def define(
-    host: Host, instance: InstanceInfo, disks: list[tuple[str, str]], bridge: str, mac: str, files: Mapping[str, bytes] | None = None
+    host: Host, instance: InstanceInfo, disks: list[tuple[str, str]], network: Network, mac: str, files: Mapping[str, bytes] | None = None
 ) -> libvirt.virDomain:
     """Build the domain XML, keep a copy in the instance directory, define it.
 
@@ -44,7 +45,8 @@ def define(
             arch=node.cpu_info.get("arch", "x86_64"),
             instance_dir=directory,
             disks=disks,
-            bridge=bridge,
+            bridge=network.bridge,
+            libvirt_network=network.libvirt_network,
             mac=mac,
             tap=vif.tap_name(instance.uuid),
             config_drive=paths.config_drive(config, instance.uuid) if instance.config_drive else None,

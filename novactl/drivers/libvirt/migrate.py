@@ -105,9 +105,9 @@ def finish_migration(host: Host, instance: InstanceInfo, image: Image, image_sou
         if instance.flavor.disk * 1024**3 > size:
             conn.run(["qemu-img", "resize", "-f", "qcow2", "--", root, f"{instance.flavor.disk}G"])
         imagebackend.sync_extra_disks(conn, instance.flavor, directory, present)
-        vif.ensure_bridge(host, network.bridge, network.physical_interface)
+        vif.plug(host, network)
         disks = imagebackend.devices(directory, imagebackend.listed(conn, directory))
-        dom = guest.define(host, instance, disks, network.bridge, next(iter(instance.networks.values()))[0])
+        dom = guest.define(host, instance, disks, network, next(iter(instance.networks.values()))[0])
         crashpoints.step("move.defined")
         if power_on:
             dom.create()
@@ -246,7 +246,7 @@ def _pre_live_migration(src: Host, dst: Host, instance: InstanceInfo, image: Ima
     imagebackend.create(conn, disks)
     if instance.config_drive:  # read-only: block migration copies only the writable disks
         copy_file(src, paths.config_drive(src.config, instance.uuid), dst, paths.config_drive(dst.config, instance.uuid))
-    vif.ensure_bridge(dst, network.bridge, network.physical_interface)
+    vif.plug(dst, network)
 
 
 def _rollback_live_migration_at_destination(dst: Host, instance_uuid: str, directory: str) -> None:

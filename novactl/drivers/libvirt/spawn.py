@@ -42,11 +42,11 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
             files[paths.config_drive(config, instance.uuid)] = request.config_drive
             instance.config_drive = True
         crashpoints.step("boot.disks")
-        if vif.ensure_bridge(host, request.network.bridge, request.network.physical_interface):
+        if vif.plug(host, request.network):
             undo.append(("bridge", lambda: vif.remove_bridge_if_unused(host, request.network.bridge)))
         undo.append(("domain", lambda: _undefine_if_defined(host, instance.uuid)))
         crashpoints.step("boot.bridge")
-        domain = guest.define(host, instance, disks, request.network.bridge, instance.networks[request.network.name][0], files)
+        domain = guest.define(host, instance, disks, request.network, instance.networks[request.network.name][0], files)
         crashpoints.step("boot.defined")
         domain.create()
         crashpoints.step("boot.started")

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import logging
 
+from novactl.drivers.libvirt import networks
 from novactl.drivers.libvirt.host import Host
 from novactl.errors import HostError
+from novactl.models import Network
 
 LOG = logging.getLogger("novactl.virt.libvirt.vif")
 
 
 def tap_name(instance_uuid: str) -> str:
     return f"tap{instance_uuid[:11]}"  # Nova names taps after the port id; 14 characters fit IFNAMSIZ
+
+
+def plug(host: Host, network: Network) -> bool:
+    """Make the network ready on the host (its libvirt network, else its bridge); True when this
+    call created a bridge, which the caller removes again if its build fails."""
+    if network.libvirt_network:
+        networks.ensure(host, network)
+        return False
+    return ensure_bridge(host, network.bridge, network.physical_interface)
 
 
 def ensure_bridge(host: Host, bridge: str, physical_interface: str | None) -> bool:

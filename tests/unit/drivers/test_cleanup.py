@@ -10,6 +10,7 @@ from pathlib import Path
 
 from novactl.drivers.base import ClusterView
 from novactl.drivers.libvirt import guest, metadata, paths
+from novactl.models import Network
 from tests.unit.drivers.test_libvirt_driver import entries, new_instance, spawn
 
 DEAD = "f" * 16
@@ -32,7 +33,7 @@ def test_cleanup_removes_what_a_dead_builder_left_and_keeps_a_live_build_and_a_w
     os.makedirs(host.path(paths.instance_dir(config, orphan.uuid)))
     stuck = new_instance("compute1", name="stuck")
     os.makedirs(host.path(paths.instance_dir(config, stuck.uuid)))
-    guest.define(driver._host, stuck, [], "br-test", "52:54:00:00:00:02")
+    guest.define(driver._host, stuck, [], Network("test", "br-test"), "52:54:00:00:00:02")
     part = Path(host.path(config.base_path)) / f"{paths.base_name('x')}.part-0123abcd"
     part.write_bytes(b"half")
 
