@@ -22,7 +22,7 @@ import pytest
 
 from novactl.access.fingerprints import BEGIN, END
 from tests.integration.cli import ENV, NOVACTL, novactl, novactl_json
-from tests.integration.test_boot import assert_clean
+from tests.integration.leftovers import assert_clean
 from tests.integration.test_linux_guest import READY, wait_for_console
 from tests.lab import Lab
 
