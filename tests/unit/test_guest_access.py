@@ -131,3 +131,22 @@ def test_console_relay_stops_at_ctrl_bracket_and_sends_what_came_before() -> Non
     console.chunks.append(ConsoleEnded("gone", failed=True))
     os.write(console.wakeup_write, b"x")
     assert relay(console, keys_read, console.out_write) == ConsoleEnded("gone", failed=True)
+
+
+def test_ssh_goes_to_the_first_network_with_a_learned_address() -> None:
+    from novactl.access.addresses import choose
+    from novactl.hoststate import InstanceInfo
+    from novactl.models import Flavor
+
+    instance = InstanceInfo(
+        uuid="u",
+        name="vm",
+        host="h",
+        flavor=Flavor("1", "t", 1, 1, 1),
+        image_id="",
+        networks={"a": ["fa:16:3e:00:00:01"], "b": ["fa:16:3e:00:00:02"]},
+    )
+    assert choose(instance, {}) is None
+    assert choose(instance, {"b": ["10.0.0.2"]}) == ("b", "10.0.0.2")
+    assert choose(instance, {"a": ["192.168.122.5", "192.168.122.6"], "b": ["10.0.0.2"]}) == ("a", "192.168.122.5")
+    assert choose(instance, {"c": ["10.9.9.9"]}) is None  # not one of its networks
