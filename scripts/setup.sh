@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-dev pkg-config
               openssh-server openssh-client iproute2 bridge-utils util-linux procps
+              dnsmasq-base iptables  # libvirt NAT networks' DHCP and NAT (the default inventory's network)
               cloud-init libarchive-tools  # the config drive tests: cloud-init reads what bsdtar extracts
               mtools syslinux syslinux-common)  # the Linux test guest's FAT boot image (tests/linux_guest)
 
