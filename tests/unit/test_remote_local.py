@@ -112,3 +112,19 @@ def test_ssh_get_file_failure_names_host_and_stderr_and_leaves_nothing(tmp_path:
     with pytest.raises(HostError, match=r"^far: reading /x failed \(exit 1\): cat: /x: No such file or directory$"):
         conn.get_file("/x", str(tmp_path / "copy"))
     assert list(tmp_path.iterdir()) == [] and transport.channel.closed
+
+
+def test_local_open_tcp_connects_from_this_machine_and_names_the_host_when_refused() -> None:
+    import socket
+
+    conn = LocalConnection(LOCAL)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        stream = conn.open_tcp("127.0.0.1", port, timeout=5)
+        accepted, _ = server.accept()
+        stream.sendall(b"ping")
+        assert accepted.recv(4) == b"ping"
+        accepted.close()
+        stream.close()
+    with pytest.raises(HostError, match=r"here: cannot connect to 127\.0\.0\.1:"):
+        conn.open_tcp("127.0.0.1", port, timeout=5)  # the server is gone: refused
