@@ -18,7 +18,7 @@ import signal
 import threading
 from dataclasses import dataclass
 
-from novactl.access import addresses, fingerprints
+from novactl.access import addresses, fingerprints, pins
 from novactl.access.console import raw_terminal, write_all
 from novactl.drivers.base import ComputeDriver
 from novactl.errors import HostError, UsageError
@@ -56,9 +56,9 @@ def run(
         check_state("ssh to", instance, {"active"})
         driver = cluster.drivers[instance.host]
         target = resolve(inventory, instance, addresses.learn(cluster, [instance]).get(instance.uuid, {}), login)
-        pins = console_fingerprints(driver, instance)
+        pinned = console_fingerprints(driver, instance)
         timeout = inventory.host(instance.host).connect_timeout
-        client = connect(driver, target, pins, timeout)
+        client = connect(driver, target, pinned, timeout)
         try:
             return session(client, command, fds, timeout)
         finally:
@@ -82,22 +82,27 @@ def resolve(inventory: Inventory, instance: InstanceInfo, learned: dict[str, lis
 
 
 def console_fingerprints(driver: ComputeDriver, instance: InstanceInfo) -> list[fingerprints.Fingerprint]:
+    """The last block on the console (remembered for later), else the one remembered from an earlier boot."""
     found = fingerprints.parse(driver.console_log(instance, None))
-    if not found:
-        what = "no SSH host key fingerprints" if found is None else "no SHA256 host key fingerprint"
-        raise HostError(
-            instance.host,
-            f"{what} on {instance.name}'s console yet (cloud-init prints them once sshd has its keys): "
-            "novactl pins the guest's host key to them and will not trust a key on first use; retry, or see `novactl console-log`",
-        )
-    return found
+    if found:
+        pins.remember(instance.uuid, found)
+        return found
+    kept = pins.remembered(instance.uuid)
+    if kept:
+        return kept
+    what = "no SSH host key fingerprints" if found is None else "no SHA256 host key fingerprint"
+    raise HostError(
+        instance.host,
+        f"{what} on {instance.name}'s console (cloud-init prints them once sshd has its keys, on the instance's first boot): "
+        "novactl pins the guest's host key to them and will not trust a key on first use; retry, or see `novactl console-log`",
+    )
 
 
 class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
     """Accept the guest's key only if the guest printed its fingerprint on the console."""
 
-    def __init__(self, pins: list[fingerprints.Fingerprint], where: str):
-        self._pins = pins
+    def __init__(self, pinned: list[fingerprints.Fingerprint], where: str):
+        self._pins = pinned
         self._where = where
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
@@ -109,12 +114,12 @@ class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
             )
 
 
-def connect(driver: ComputeDriver, target: Target, pins: list[fingerprints.Fingerprint], timeout: float) -> paramiko.SSHClient:
+def connect(driver: ComputeDriver, target: Target, pinned: list[fingerprints.Fingerprint], timeout: float) -> paramiko.SSHClient:
     where = f"{target.address}:{SSH_PORT} ({target.instance.name} on {target.network})"
     stream = driver.connect_guest(target.address, SSH_PORT, timeout)
     pkey = _private_key(target.private_key) if target.private_key else None
     client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(_PinnedHostKey(pins, where))  # no key is loaded: every key meets the policy
+    client.set_missing_host_key_policy(_PinnedHostKey(pinned, where))  # no key is loaded: every key meets the policy
     try:
         client.connect(
             target.address,

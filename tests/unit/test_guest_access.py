@@ -150,3 +150,19 @@ def test_ssh_goes_to_the_first_network_with_a_learned_address() -> None:
     assert choose(instance, {"b": ["10.0.0.2"]}) == ("b", "10.0.0.2")
     assert choose(instance, {"a": ["192.168.122.5", "192.168.122.6"], "b": ["10.0.0.2"]}) == ("a", "192.168.122.5")
     assert choose(instance, {"c": ["10.9.9.9"]}) is None  # not one of its networks
+
+
+def test_pins_are_remembered_privately_and_only_for_uuids(tmp_path) -> None:
+    from novactl.access import pins
+
+    uuid = "0b1f8d6e-1111-4a6e-9d7e-2f1c3b4a5d6e"
+    kept = [Fingerprint(256, "A" * 43, "ED25519"), Fingerprint(3072, "B" * 43, "RSA")]
+    assert pins.remembered(uuid, tmp_path / "pins") == []
+    pins.remember(uuid, kept, tmp_path / "pins")
+    assert pins.remembered(uuid, tmp_path / "pins") == kept
+    path = tmp_path / "pins" / uuid
+    assert path.stat().st_mode & 0o777 == 0o600 and (tmp_path / "pins").stat().st_mode & 0o777 == 0o700
+    path.chmod(0o644)  # readable (so writable?) by others: not trusted
+    assert pins.remembered(uuid, tmp_path / "pins") == []
+    pins.remember("../escape", kept, tmp_path / "pins")
+    assert pins.remembered("../escape", tmp_path / "pins") == [] and not (tmp_path / "escape").exists()
