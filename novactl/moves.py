@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from novactl import server_groups
 from novactl.claims import ClaimFailed
+from novactl.drivers import ComputeDriver
 from novactl.errors import HostError, NovactlError, NoValidHost, UsageError
 from novactl.hoststate import PAUSED, RUNNING, SHUTDOWN, InstanceInfo
 from novactl.images import sendable_image_source
@@ -130,7 +131,7 @@ def cold_move(cluster: Cluster, instance: InstanceInfo, flavor: Flavor, target: 
     try:
         src.migrate_disk_and_power_off(instance, dst, timeout)
     except Exception as exc:  # whatever broke, the instance must end up running where it was
-        dst.drop_claim(instance.uuid)
+        _release(dst, instance.uuid)
         if was_active:
             _put_back(instance, exc, lambda: src.power_on(instance))
         raise
@@ -139,10 +140,20 @@ def cold_move(cluster: Cluster, instance: InstanceInfo, flavor: Flavor, target: 
     try:
         dst.finish_migration(moved, image, source, network, power_on=was_active)
     except Exception as exc:
-        dst.drop_claim(instance.uuid)
+        _release(dst, instance.uuid)
         _put_back(instance, exc, lambda: src.finish_revert_migration(instance, power_on=was_active))
         raise
     return moved
+
+
+def _release(dst: ComputeDriver, instance_uuid: str) -> None:
+    """Drop the target's claim; a target that no longer answers keeps it only until `cleanup` (its
+    builder lock went with the lost connection, so it already counts nowhere), and must not stop the
+    rollback or the bookkeeping that follows."""
+    try:
+        dst.drop_claim(instance_uuid)
+    except HostError as exc:
+        LOG.warning("[instance: %s] could not drop the claim on %s: %s", instance_uuid, exc.host, exc.reason)
 
 
 def _put_back(instance: InstanceInfo, cause: Exception, undo: Callable[[], None]) -> None:
@@ -212,7 +223,7 @@ def resize_revert(inventory: Inventory, name: str) -> InstanceInfo:
             src.destroy(instance)
             dst.finish_revert_migration(old, power_on=was_active)
         finally:
-            dst.drop_claim(instance.uuid)
+            _release(dst, instance.uuid)
     # What the restored definition says: the metadata saved before the move.
     old.vm_state, old.power_state = ("active", RUNNING) if was_active else ("stopped", SHUTDOWN)
     old.metadata = {k: v for k, v in instance.metadata.items() if k not in OLD_KEYS}
@@ -263,7 +274,7 @@ def _live(cluster: Cluster, instance: InstanceInfo, target: Target) -> tuple[Ins
             LOG.exception("[instance: %s] could not clear task_state migrating on %s", instance.uuid, instance.host)
         raise
     finally:
-        dst.drop_claim(instance.uuid)
+        _release(dst, instance.uuid)
     instance.task_state, instance.host = None, target.host
     dst.save_state(instance)
     return instance, seconds

@@ -58,6 +58,9 @@ def survey(cluster: Cluster) -> ClusterView:
         if found is None:
             view.down.append(name)
             continue
+        for uuid in found.domains:
+            if uuid in view.domains:
+                view.copies.setdefault(uuid, {view.domains[uuid]}).add(name)
         view.domains.update(dict.fromkeys(found.domains, name))
         view.live_claims |= found.live_claims
     return view

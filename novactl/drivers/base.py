@@ -73,6 +73,7 @@ class ClusterView:
     """The surveys of every host that answered: where each instance's domain is, what is in flight."""
 
     domains: dict[str, str] = field(default_factory=dict)  # instance uuid -> host
+    copies: dict[str, set[str]] = field(default_factory=dict)  # uuid -> its hosts, for a uuid with domains on several
     live_claims: set[str] = field(default_factory=set)
     down: list[str] = field(default_factory=list)  # hosts that did not answer: they may hold anything
 

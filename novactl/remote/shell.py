@@ -88,9 +88,9 @@ class RemoteShell:
         except TimeoutError:
             self.close()  # the command may still run; this shell can no longer be trusted
             raise HostError(self._host, f"command timed out after {timeout:g} s: {line[:120]}") from None
-        except (paramiko.SSHException, OSError) as exc:
+        except (paramiko.SSHException, OSError, EOFError) as exc:  # EOFError: paramiko's send on a dead connection
             self.close()
-            raise HostError(self._host, f"remote shell: {exc}") from None
+            raise HostError(self._host, f"remote shell: {str(exc) or 'the SSH connection was lost'}") from None
 
     def _framed(self, line: str) -> bytes:
         return f'{{ {line}; }} >"$o" 2>"$e"; s=$?; echo "{self._token} $s $(wc -c <"$o") $(wc -c <"$e")"; cat "$o" "$e"\n'.encode()

@@ -297,18 +297,29 @@ class SSHConnection:
         SFTP's 32 KiB requests and small default windows make large images crawl; one exec channel
         with a large window and 1 MiB writes keeps the pipe full.
         """
-        channel = self._client.get_transport().open_session(window_size=_WINDOW, max_packet_size=_PACKET)
+        with open(local_path, "rb") as source:  # a local error is raised as itself, before the host is asked
+            try:
+                self._send(source, remote_path, progress)
+            except TimeoutError:
+                raise HostError(self.host.name, f"writing {remote_path}: no progress for {_STALL} s") from None
+            except (paramiko.SSHException, EOFError, OSError, AttributeError) as exc:  # AttributeError: no transport
+                raise HostError(self.host.name, f"writing {remote_path}: {str(exc) or type(exc).__name__}") from None
+
+    def _send(self, source, remote_path: str, progress: Callable[[int], None] | None) -> None:
+        channel = self._client.get_transport().open_session(window_size=_WINDOW, max_packet_size=_PACKET, timeout=self.host.connect_timeout)
         try:
+            channel.settimeout(_STALL)  # a host that stops taking data fails the send, not hangs it
             channel.exec_command(shlex.join(["sh", "-c", 'exec cat > "$1"', "sh", remote_path]))
-            with open(local_path, "rb") as source:
-                while chunk := source.read(1024 * 1024):
-                    # One SSH packet at a time: paramiko's sendall re-slices (copies) whatever is left
-                    # of its argument after every packet, which is quadratic on a 1 MiB chunk.
-                    for offset in range(0, len(chunk), _PACKET):
-                        channel.sendall(chunk[offset : offset + _PACKET])
-                    if progress:
-                        progress(len(chunk))
+            while chunk := source.read(1024 * 1024):
+                # One SSH packet at a time: paramiko's sendall re-slices (copies) whatever is left
+                # of its argument after every packet, which is quadratic on a 1 MiB chunk.
+                for offset in range(0, len(chunk), _PACKET):
+                    channel.sendall(chunk[offset : offset + _PACKET])
+                if progress:
+                    progress(len(chunk))
             channel.shutdown_write()
+            if not channel.status_event.wait(_STALL):
+                raise TimeoutError
             status = channel.recv_exit_status()
             if status != 0:
                 error = channel.recv_stderr(4096).decode(errors="replace").strip()

@@ -3,7 +3,7 @@
 novactl is stopped (test-only stop point, novactl/crashpoints.py) at a step of a boot or a live
 migration; the host it is working on is then broken, novactl continued. Each command must end in
 bounded time (the subprocess timeout): a boot rescheduled to another host within max_attempts, a
-migration failed cleanly with the guest still running on its source. Once the host is back and
+migration (live or cold) failed cleanly with the guest still running on its source. Once the host is back and
 `cleanup` has run, nothing may be left: no claim, no dead builder's lock, no directory without its
 domain, nothing in BUILD or MIGRATING, and `list` agrees with `virsh` (assert_recovered).
 """
@@ -110,3 +110,20 @@ def test_a_live_migration_whose_target_dies_fails_cleanly_and_cleanup_leaves_not
     cleanup_rows(inventory)
     (row,) = assert_recovered(lab, inventory, baseline)
     assert (row["Host"], row["Status"]) == (h1, "ACTIVE")
+
+
+@pytest.mark.parametrize("failure", FAILURES, ids=IDS)
+def test_a_cold_migration_whose_target_dies_puts_the_guest_back_running(lab: Lab, inventory: Path, failure: Callable) -> None:
+    h1, h2 = lab.hosts[0].name, lab.hosts[1].name
+    baseline = memory_used(inventory)
+    novactl_ok(inventory, "boot", "cm", "--flavor", "m1.tiny", "--image", "marker", "--availability-zone", f"nova:{h1}")
+    # Stopped, kept as <uuid>_resize, undefined: the disks go to the target next.
+    stopped = novactl_stopped_at(inventory, "move.source-undefined", "migrate", "cm", "--host", h2)
+    with failure(lab, h2):
+        done = novactl_continued(stopped, BOUND)
+        assert done.returncode == 1 and "ERROR: " in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    # A frozen target carries out the define it was sent once it runs again: cleanup removes that copy.
+    cleanup_rows(inventory)
+    (row,) = assert_recovered(lab, inventory, baseline)
+    assert (row["Host"], row["Status"]) == (h1, "ACTIVE")  # put back, and running again
+    assert lab.virsh(h1, "domstate", novactl_json(inventory, "show", "cm")["OS-EXT-SRV-ATTR:instance_name"]).strip() == "running"

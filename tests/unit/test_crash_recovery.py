@@ -231,3 +231,13 @@ def test_a_claim_naming_another_uuid_or_a_path_is_not_a_claim() -> None:
     facts = parse_scan(text)
     assert facts.dirs == {} and facts.claims[f"{U1}.json"] is None and facts.claims[f"{U2}.json"]["uuid"] == U2
     assert verbs(decide("h1", facts, ClusterView(), set())) == {f"{U1}.json": "remove-claim"}
+
+
+def test_a_late_defined_copy_of_a_failed_cold_move_goes_the_put_back_source_stays() -> None:
+    """A frozen target libvirtd defines the moved instance after the move failed and put it back."""
+    facts = Facts(dirs={U1: "x"}, domains={U1: "resized"})
+    view = ClusterView(domains={U1: "h1"}, copies={U1: {"h1", "h2"}})
+    assert verbs(decide("h2", facts, view, set())) == {U1: "remove-domain"}
+    assert decide("h1", Facts(dirs={U1: "x"}, domains={U1: "active"}), view, set()) == []  # the source
+    assert decide("h2", facts, ClusterView(domains={U1: "h2"}), set()) == []  # VERIFY_RESIZE: the only domain
+    assert decide("h2", facts, ClusterView(domains={U1: "h1"}, copies={U1: {"h1", "h2"}}, live_claims={U1}), set()) == []

@@ -287,3 +287,15 @@ def test_open_that_never_answers_is_unreachable_at_the_deadline(monkeypatch: pyt
 def test_open_error_is_unreachable_with_libvirts_reason() -> None:
     with pytest.raises(Unreachable, match=r"^h: libvirt: "):
         libvirt_client.open_connection("test:///nonexistent/file.xml", "h", 5)
+
+
+def test_a_send_on_a_dead_ssh_connection_is_a_host_error(shell: RemoteShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    """paramiko raises EOFError from a send once the connection is gone (sshd killed)."""
+
+    def dead(_data: bytes) -> None:
+        raise EOFError
+
+    monkeypatch.setattr(shell._channel, "sendall", dead)
+    with pytest.raises(HostError, match=r"^here: remote shell: the SSH connection was lost"):
+        shell.run(["true"], timeout=10)
+    assert not shell.alive

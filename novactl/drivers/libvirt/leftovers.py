@@ -2,7 +2,8 @@
 
 A SIGKILLed novactl runs no undo. Depending on the step it died at, a host may keep: a claim of a
 dead builder; a builder lock file; a half-sent base (`_base/<sha1>.part-*`); an instance directory
-without its domain; a domain still in BUILD; the source of a cold move renamed `<uuid>_resize` with
+without its domain; a domain still in BUILD; a failed cold move's copy defined late by a target whose
+libvirtd was frozen (the instance was put back on its source); the source of a cold move renamed `<uuid>_resize` with
 no domain anywhere; a tap or a bridge nothing uses. `scan` gathers the facts in one command plus a
 few libvirt calls, `decide` (pure) says what to do with each, `apply` does it.
 
@@ -197,6 +198,12 @@ def decide(host_name: str, facts: Facts, view: ClusterView, bridges: set[str]) -
     for uuid, state in sorted(facts.domains.items()):
         if state == "building" and uuid not in busy:
             steps.append(Step("domain", uuid, "remove-domain", "stuck in BUILD; its builder is dead"))
+            gone.add(uuid)
+        # A cold move that failed put the instance back on its source; a target libvirtd that was frozen
+        # may still carry out the define it was sent, later: that VERIFY_RESIZE copy is the leftover.
+        put_back = view.copies.get(uuid, set()) - {host_name}
+        if state == "resized" and put_back and uuid not in busy:
+            steps.append(Step("domain", uuid, "remove-domain", f"a failed move's copy; the instance is on {', '.join(sorted(put_back))}"))
             gone.add(uuid)
     for name, flags in sorted(facts.dirs.items()):
         if name in facts.domains and name not in gone and "d" in flags:
