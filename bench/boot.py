@@ -86,7 +86,9 @@ def bare_virsh(lab: Lab, host: str, template_xml: str, base: str) -> float:
         devices.remove(cdrom)
     domain.find("devices/disk/source").set("file", f"{directory}/disk")
     domain.find("devices/interface/target").set("dev", f"tap{instance[:11]}")
-    domain.find("devices/serial/source").set("path", f"{directory}/console.log")
+    for path in ("devices/serial/source", "devices/serial/log"):  # a file serial (older novactl), or a pty with a log
+        if (element := domain.find(path)) is not None:
+            element.set("path" if path.endswith("source") else "file", f"{directory}/console.log")
     xml_path = f"/tmp/{name}.xml"
     lab.exec(host, ["sh", "-c", f"cat > {xml_path}"], input=ET.tostring(domain, encoding="unicode"))
     script = (
