@@ -8,7 +8,7 @@
 - multi-create (P6): `boot --max-count 8` over 4 hosts against one boot on the same inventory. Target <= 2x.
   Also 8 `novactl boot` processes at once against one boot (no target: 8 interpreters on 2 cores).
 
-Fairness: the variants of one round run back to back in an order that rotates from round to round, and
+Fairness: the variants of one round run back to back, each round in another order (all orders in turn), and
 every guest is destroyed right after it is measured, so no measurement shares the CPU with an earlier
 one's guest (under nested KVM each guest's SeaBIOS burns seconds of CPU). Each figure is the median of
 --runs rounds; the load average is printed before and after, since other work on the machine skews
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import itertools
 import os
 import statistics
 import subprocess
@@ -116,11 +117,13 @@ def transfer(lab: Lab, inventory: Path, image: Path, host: str) -> tuple[float, 
 
 
 def rounds(runs: int, variants: dict[str, Callable[[int], float]]) -> dict[str, list[float]]:
-    """Every variant once per round, in an order rotated each round; seconds per variant."""
+    """Every variant once per round, the rounds going through every order of the variants in turn (so
+    each variant follows each other one equally often: a rotation alone would not do that for three);
+    seconds per variant."""
     times: dict[str, list[float]] = {name: [] for name in variants}
-    names = list(variants)
+    orders = list(itertools.permutations(variants))
     for i in range(runs):
-        for name in names[i % len(names) :] + names[: i % len(names)]:
+        for name in orders[i % len(orders)]:
             times[name].append(variants[name](i))
     return times
 
@@ -131,7 +134,7 @@ def load() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=7, help="rounds; each figure is the median of them (default 7)")
+    parser.add_argument("--runs", type=int, default=6, help="rounds, each figure their median (default 6: every order of 3 variants once)")
     parser.add_argument("--image-mb", type=int, default=256)
     parser.add_argument(
         "--virt-type",
