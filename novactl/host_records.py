@@ -10,6 +10,7 @@ bounded integers, text is printable. A malformed record is skipped, with a log l
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import math
@@ -20,6 +21,7 @@ from xml.etree.ElementTree import ParseError
 
 from novactl.hoststate import POWER_STATE_NAMES, InstanceInfo
 from novactl.inventory_schema import MAX_GB, MAX_MB, MAX_RATIO, MAX_VCPUS, SAFE_NAME, UUID
+from novactl.ipam import BOUND, PENDING, Lease, Subnet
 from novactl.models import Flavor
 
 LOG = logging.getLogger("novactl.compute.host_records")
@@ -95,6 +97,37 @@ def group_records(records: list[dict], host: str) -> list[dict]:
     return valid
 
 
+def lease_records(records: list[dict], subnet: Subnet, host: str) -> list[Lease]:
+    """Fixed-IP leases: an address of the pool in its canonical form, a UUID, a safe host name, a
+    known state, a builder token or none, and an expiry that is a number or none."""
+    valid = []
+    for record in records:
+        try:
+            address = record.get("address")
+            if not _is_ipv4(address) or not subnet.contains(address):
+                raise BadRecord(f"address {_shown(address)} is not an address of the pool")
+            builder, expires = record.get("builder"), record.get("expires")
+            if builder is not None:
+                _match(builder, r"[0-9a-f]{16}", "builder")
+            if expires is not None and (not isinstance(expires, (int, float)) or isinstance(expires, bool)):
+                raise BadRecord(f"expires {_shown(expires)} is not a number")
+            if record.get("state") not in (PENDING, BOUND):
+                raise BadRecord(f"state {_shown(record.get('state'))} is neither {PENDING} nor {BOUND}")
+            lease = Lease(
+                address=address,
+                instance=_match(record.get("instance"), UUID, "instance"),
+                host=_match(record.get("host"), SAFE_NAME, "host"),
+                state=record["state"],
+                builder=builder,
+                expires=expires,
+            )
+        except BadRecord as exc:
+            _skip(host, "fixed IP lease", exc)
+            continue
+        valid.append(lease)
+    return valid
+
+
 def live_claim(record: dict, now: float) -> bool:
     """A claim still counts while its `expires` (seconds since the epoch) is ahead of `now`."""
     expires = record.get("expires", 0)
@@ -135,9 +168,18 @@ def check_instance(instance: InstanceInfo) -> InstanceInfo:
     _check_mapping(instance.user_metadata, "user metadata", lambda value: isinstance(value, str) and len(value) <= 255)
     if instance.key_name is not None:
         _match(instance.key_name, SAFE_NAME, "key name")
+    _check_mapping(instance.fixed_ips, "fixed IPs", _is_ipv4)
     if not isinstance(instance.config_drive, bool):
         raise BadRecord(f"config_drive {_shown(instance.config_drive)} is not a boolean")
     return instance
+
+
+def _is_ipv4(value: Any) -> bool:
+    """Dotted-quad text, as novactl writes addresses (ipaddress also refuses leading zeros)."""
+    try:
+        return isinstance(value, str) and str(ipaddress.IPv4Address(value)) == value
+    except ValueError:
+        return False
 
 
 def _check_flavor(flavor: Flavor) -> None:

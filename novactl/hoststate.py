@@ -48,6 +48,9 @@ class InstanceInfo:
     user_metadata: dict[str, str] = field(default_factory=dict)  # Nova's server metadata (boot --meta); `metadata` is ours
     key_name: str | None = None
     config_drive: bool = False  # <instance dir>/disk.config, attached read-only as a cdrom
+    # network name -> the fixed IPv4 address allocated there (fixed_ips.py); networks without a
+    # cidr have none. What `show` prints and `ssh` connects to.
+    fixed_ips: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

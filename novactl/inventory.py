@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from novactl.errors import InventoryError
+from novactl.errors import InventoryError, unknown
 
 if TYPE_CHECKING:
     import jsonschema
@@ -562,7 +562,7 @@ def _network(raw: dict, marks: dict, path: str, index: int) -> Network:
         problem = subnet_problem(raw)
         if problem:
             raise InventoryError(_located(path, marks, ("networks", index), f"network {raw['name']!r}: {problem}"))
-    elif any(key in raw for key in ("gateway_ip", "allocation_pools", "dns_nameservers")):
+    elif any(key in raw for key in ("gateway_ip", "allocation_pools", "dns_nameservers", "ipam_host")):
         raise InventoryError(_located(path, marks, ("networks", index), f"network {raw['name']!r}: subnet fields need a cidr"))
     values["dns_nameservers"] = tuple(raw.get("dns_nameservers", ()))
     values["allocation_pools"] = tuple(raw.get("allocation_pools", ()))
@@ -617,6 +617,11 @@ def _check_scheduler(data: dict, marks: dict, path: str) -> None:
 
 def _check_references(inventory: Inventory, data: dict, marks: dict, path: str) -> None:
     flavors = {f.name for f in inventory.flavors} | {f.id for f in inventory.flavors}
+    hosts = [h.name for h in inventory.hosts]
+    for n, network in enumerate(inventory.networks):
+        if network.ipam_host is not None and network.ipam_host not in hosts:
+            message = unknown(f"ipam_host {network.ipam_host!r} is not a host of the inventory", network.ipam_host, hosts)
+            raise InventoryError(_located(path, marks, ("networks", n, "ipam_host"), message))
     for h, host in enumerate(data.get("hosts", [])):
         for i, instance in enumerate(host.get("facts", {}).get("instances", [])):
             if instance["flavor"] not in flavors:

@@ -96,6 +96,8 @@ _facts = {
                     "group": _str,
                     "image": _str,
                     "vm_state": _str,
+                    # network name -> fixed address, as a libvirt host's metadata records them
+                    "fixed_ips": {"type": "object", "additionalProperties": _str},
                 },
             },
         },
@@ -234,6 +236,7 @@ SCHEMA: dict[str, Any] = {
                         },
                     },
                     "mtu": {"type": "integer", "minimum": 68, "maximum": 65535},
+                    "ipam_host": {"type": "string", "pattern": SAFE_NAME},  # the host that allocates its fixed IPs
                 },
             },
         },

@@ -1,17 +1,19 @@
-"""Neutron's subnet fields on a network, checked: the groundwork of fixed IPs.
+"""Neutron's subnet fields on a network, checked, and the pure part of fixed-IP allocation.
 
 Pure: no host. `subnet_problem` is what the inventory refuses at load (exit 2); `Subnet` holds the
 checked values with Neutron's defaults (gateway: the first host address; allocation pool: every host
-address but the gateway). The allocation itself, under one lock for the whole cluster, is designed in
-ARCHITECTURE.md ("Fixed IPs") and not built yet.
+address but the gateway); `lowest_free` picks an address as Neutron's IPAM does. The allocation
+under one lock for the whole cluster is fixed_ips.py (ARCHITECTURE.md, "Fixed IPs").
 """
 
 from __future__ import annotations
 
 import ipaddress
 import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from novactl.errors import EXIT_FAILED, NovactlError
 from novactl.models import Network
 
 
@@ -22,6 +24,34 @@ class Subnet:
     pools: tuple[tuple[ipaddress.IPv4Address, ipaddress.IPv4Address], ...]
     dns_nameservers: tuple[str, ...]
     mtu: int | None
+
+    @property
+    def netmask(self) -> str:
+        return str(self.network.netmask)
+
+    def addresses(self) -> Iterator[ipaddress.IPv4Address]:
+        """Every pool address, lowest first (pools are sorted and disjoint)."""
+        for start, end in self.pools:
+            yield from (ipaddress.IPv4Address(n) for n in range(int(start), int(end) + 1))
+
+    def size(self) -> int:
+        return sum(int(end) - int(start) + 1 for start, end in self.pools)
+
+    def contains(self, address: str) -> bool:
+        """Whether `address` (text, perhaps read from a host) is one of the pool's addresses."""
+        try:
+            ip = ipaddress.IPv4Address(address)
+        except ValueError:
+            return False
+        return any(start <= ip <= end for start, end in self.pools)
+
+
+def lowest_free(subnet: Subnet, used: Iterable[str], count: int = 1) -> list[str]:
+    """The `count` lowest pool addresses not in `used` (fewer when the pool runs out), as Neutron's
+    IPAM hands them out; never the network, broadcast or gateway address (the pools exclude them)."""
+    taken = set(used)
+    free = (str(ip) for ip in subnet.addresses() if str(ip) not in taken)
+    return list(itertools.islice(free, count))
 
 
 def subnet_problem(network: dict) -> str | None:
@@ -90,3 +120,51 @@ def _without(pools: list, address: ipaddress.IPv4Address) -> list:
         else:
             result.append((start, end))
     return result
+
+
+class NoMoreAddresses(NovactlError):
+    """Neutron's IpAddressGenerationFailure: the pool has no free address (exit 1: the boot failed,
+    as it does in Nova when the port cannot be made; no host was at fault, so nothing reschedules)."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, network: str, wanted: int, free: int):
+        more = f" ({wanted} wanted, {free} free)" if wanted > 1 else ""
+        super().__init__(f"No more IP addresses available on network {network}{more}.")
+
+
+PENDING, BOUND = "pending", "bound"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One allocated address, as `ipam/<network>/<address>.json` on the network's allocating host."""
+
+    address: str
+    instance: str  # the instance's uuid
+    host: str  # where it was being built (informational: moves do not update it)
+    state: str  # PENDING until the instance's domain is defined, then BOUND
+    builder: str | None  # the allocating process's builder token on the allocating host
+    expires: float | None  # a pending lease's backstop (the claim TTL); None once bound
+
+    def record(self) -> dict:
+        return {
+            "address": self.address,
+            "instance": self.instance,
+            "host": self.host,
+            "state": self.state,
+            "builder": self.builder,
+            "expires": self.expires,
+        }
+
+
+def reclaimable(lease: Lease, live_builders: set[str], holders: set[str], now: float) -> bool:
+    """Whether nobody can be using the lease's address any more. `holders` are the instance uuids of
+    every domain and live claim on every host, surveyed after the lease was read, under the IPAM lock.
+
+    Kept: an instance some host holds (its metadata carries the address); a lease whose builder lives
+    (a boot between lease and define); a pending lease with no builder until it expires.
+    """
+    if lease.instance in holders or (lease.builder is not None and lease.builder in live_builders):
+        return False
+    return not (lease.builder is None and lease.state == PENDING and (lease.expires or 0) > now)

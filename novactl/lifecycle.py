@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from novactl import fixed_ips
 from novactl.drivers.base import ComputeDriver
 from novactl.errors import HostError, NotFound, NovactlError, UsageError
 from novactl.hoststate import InstanceInfo
@@ -142,6 +143,7 @@ def _delete_one(cluster: Cluster, instance: InstanceInfo) -> str:
     if source:
         cluster.drivers[source].confirm_migration(instance.uuid)
     cluster.drivers[instance.host].destroy(instance)
+    fixed_ips.release(cluster, instance)
     return "deleted"
 
 

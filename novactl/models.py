@@ -88,6 +88,7 @@ class Network:
     dns_nameservers: tuple[str, ...] = ()
     allocation_pools: tuple[dict, ...] = ()
     mtu: int | None = None
+    ipam_host: str | None = None  # the host whose lock and lease files allocate the fixed IPs (fixed_ips.py)
 
 
 @dataclass(frozen=True)

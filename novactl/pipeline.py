@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import random
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from novactl import configdrive, crashpoints, server_groups
+from novactl import configdrive, crashpoints, fixed_ips, ipam, server_groups
 from novactl.claims import ClaimFailed
 from novactl.drivers.base import SpawnRequest
 from novactl.errors import EXIT_FAILED, HostError, NotFound, NovactlError, NoValidHost, UsageError, unknown
@@ -223,11 +224,15 @@ def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, in
             (_new_instance(name, flavor, image, spec, inventory, request), host, limits)
             for name, host, limits in zip(names, result.selections, result.selection_limits, strict=True)
         ]
+        fixed_ips.allocate(cluster, _boot_network(inventory, request), [instance for instance, _host, _limits in jobs])
         with ThreadPoolExecutor(max_workers=min(count, 16), thread_name_prefix="build") as pool:
             futures = [
                 pool.submit(_build, cluster, request, instance, host, limits, progress, index)
                 for index, (instance, host, limits) in enumerate(jobs)
             ]
+        for (instance, _host, _limits), future in zip(jobs, futures, strict=True):
+            if future.exception() is not None:
+                fixed_ips.release(cluster, instance)  # undone on the host already: nothing else holds it
         errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
         if count == 1:
@@ -267,11 +272,14 @@ def _mac() -> str:
 
 
 def _network(inventory: Inventory, request: BootRequest, host_bridge: str) -> Network:
+    return _boot_network(inventory, request) or Network(name="default", bridge=host_bridge)
+
+
+def _boot_network(inventory: Inventory, request: BootRequest) -> Network | None:
+    """The inventory network the request attaches (--nic, else the first); None: the host's own bridge."""
     if request.network:
         return inventory.network(request.network)
-    if inventory.networks:
-        return inventory.networks[0]
-    return Network(name="default", bridge=host_bridge)
+    return inventory.networks[0] if inventory.networks else None
 
 
 def _build(
@@ -310,6 +318,7 @@ def _build(
                 source = image_source(inventory, image)
                 iso = drive.result() if drive else None
                 driver.spawn(SpawnRequest(instance, image, source, network, on_progress, request.wait, iso))
+                fixed_ips.bind(cluster, instance)
                 return outcome
             except ClaimFailed as exc:
                 races += 1
@@ -336,11 +345,7 @@ def _build(
 def _config_drive(inventory: Inventory, request: BootRequest, instance: InstanceInfo, launch_index: int) -> bytes:
     """The instance's config drive: built here, once its host (and so its zone) is chosen."""
     keypair = inventory.keypair(request.key_name) if request.key_name else None
-    mtus = {network.name: network.mtu for network in inventory.networks}
-    ports = tuple(
-        configdrive.Port(id=instance.uuid, mac=macs[0], network_id=network, devname=f"tap{instance.uuid[:11]}", mtu=mtus.get(network))
-        for network, macs in instance.networks.items()
-    )
+    ports = tuple(_port(inventory, instance, network, macs[0]) for network, macs in instance.networks.items())
     return configdrive.build_iso(
         configdrive.InstanceMetadata(
             uuid=instance.uuid,
@@ -356,6 +361,20 @@ def _config_drive(inventory: Inventory, request: BootRequest, instance: Instance
             ports=ports,
         )
     )
+
+
+def _port(inventory: Inventory, instance: InstanceInfo, network_name: str, mac: str) -> configdrive.Port:
+    """The port as network_data.json describes it: static with the fixed IP, else the network's DHCP."""
+    network = next((n for n in inventory.networks if n.name == network_name), None)
+    port = configdrive.Port(
+        id=instance.uuid, mac=mac, network_id=network_name, devname=f"tap{instance.uuid[:11]}", mtu=network.mtu if network else None
+    )
+    address = instance.fixed_ips.get(network_name)
+    if network is None or address is None:
+        return port
+    subnet = ipam.subnet(network)
+    gateway = str(subnet.gateway) if subnet.gateway else None
+    return dataclasses.replace(port, fixed_ip=address, netmask=subnet.netmask, gateway=gateway, dns_nameservers=subnet.dns_nameservers)
 
 
 def _reschedule(

@@ -15,10 +15,11 @@ import datetime as dt
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from novactl.drivers import ComputeDriver, make_driver
-from novactl.drivers.base import HostReport
+from novactl.drivers.base import ClusterView, HostReport
 from novactl.errors import HostError, UsageError, unknown
 from novactl.hoststate import HostState, InstanceInfo, build_host_state
 from novactl.models import HostConfig, Inventory
@@ -71,6 +72,34 @@ def poll(inventory: Inventory, only: list[str] | None = None) -> Cluster:
         state.updated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         cluster.states[host.name] = state
     return cluster
+
+
+def survey(cluster: Cluster) -> ClusterView:
+    """Every answering host's domains and builds in flight; a host whose survey fails counts as down."""
+    view = ClusterView(down=[name for name, state in cluster.states.items() if not state.up])
+    up = [name for name in cluster.states if name not in view.down]
+    if not up:
+        return view
+    with ThreadPoolExecutor(max_workers=min(len(up), 16), thread_name_prefix="survey") as pool:
+        surveys = list(pool.map(lambda name: _survey_one(cluster, name), up))
+    for name, found in zip(up, surveys, strict=True):
+        if found is None:
+            view.down.append(name)
+            continue
+        for uuid in found.domains:
+            if uuid in view.domains:
+                view.copies.setdefault(uuid, {view.domains[uuid]}).add(name)
+        view.domains.update(dict.fromkeys(found.domains, name))
+        view.live_claims |= found.live_claims
+    return view
+
+
+def _survey_one(cluster: Cluster, name: str):
+    try:
+        return cluster.drivers[name].survey()
+    except HostError as exc:
+        LOG.warning("%s: survey failed: %s", name, exc.reason)
+        return None
 
 
 def poll_deadline(host: HostConfig) -> float:

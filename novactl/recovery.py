@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from novactl import fixed_ips
 from novactl.drivers.base import ClusterView, Leftover
 from novactl.errors import EXIT_FAILED, HostError, NovactlError
 from novactl.lifecycle import Outcome, find
 from novactl.models import Inventory
-from novactl.poller import Cluster, poll
+from novactl.poller import Cluster, poll, survey
 
 LOG = logging.getLogger("novactl.compute.manager")
 
@@ -43,35 +44,9 @@ def cleanup(inventory: Inventory, hosts: list[str], dry_run: bool) -> tuple[list
                     code = EXIT_FAILED
                 else:
                     rows += [(name, leftover) for leftover in found]
+        if not view.down:  # a lease is reclaimed only when every host could say who holds its address
+            rows += [(name, leftover) for name, leftover in fixed_ips.reclaim(cluster, dry_run) if name in asked]
     return rows, code
-
-
-def survey(cluster: Cluster) -> ClusterView:
-    """Every answering host's domains and builds in flight; a host whose survey fails counts as down."""
-    view = ClusterView(down=[name for name, state in cluster.states.items() if not state.up])
-    up = [name for name in cluster.states if name not in view.down]
-    if not up:
-        return view
-    with ThreadPoolExecutor(max_workers=min(len(up), 16), thread_name_prefix="survey") as pool:
-        surveys = list(pool.map(lambda name: _survey_one(cluster, name), up))
-    for name, found in zip(up, surveys, strict=True):
-        if found is None:
-            view.down.append(name)
-            continue
-        for uuid in found.domains:
-            if uuid in view.domains:
-                view.copies.setdefault(uuid, {view.domains[uuid]}).add(name)
-        view.domains.update(dict.fromkeys(found.domains, name))
-        view.live_claims |= found.live_claims
-    return view
-
-
-def _survey_one(cluster: Cluster, name: str):
-    try:
-        return cluster.drivers[name].survey()
-    except HostError as exc:
-        LOG.warning("%s: survey failed: %s", name, exc.reason)
-        return None
 
 
 def _clean_one(cluster: Cluster, name: str, view: ClusterView, dry_run: bool) -> list[Leftover] | str:

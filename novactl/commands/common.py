@@ -192,10 +192,14 @@ def parse_hints(values: tuple[str, ...]) -> dict[str, list[str]]:
 
 
 def networks(instance: InstanceInfo, learned: dict[str, list[str]] | None = None) -> output.Shown:
-    """{network: [address, ...]} for machines; `net=192.168.122.5; net2=...` in tables, as Nova prints
-    addresses. A network whose address the host learned (`learned`) shows it; one without, the port's MAC."""
+    """{network: [address, ...]} for machines; `net=10.0.0.5; net2=...` in tables, as Nova prints
+    addresses. A network's fixed IP first; else the address its host learned (`learned`: DHCP lease,
+    ARP); else the port's MAC."""
     learned = learned or {}
-    addresses = {net: list(learned.get(net) or macs) for net, macs in instance.networks.items()}
+    addresses = {
+        net: [instance.fixed_ips[net]] if net in instance.fixed_ips else list(learned.get(net) or macs)
+        for net, macs in instance.networks.items()
+    }
     text = "; ".join(f"{net}={', '.join(values)}" for net, values in addresses.items())
     return output.Shown(addresses, text)
 

@@ -14,6 +14,7 @@ from typing import ClassVar, Protocol
 
 from novactl.errors import UsageError
 from novactl.hoststate import ComputeNode, InstanceInfo
+from novactl.ipam import Subnet
 from novactl.models import HostConfig, Image, Inventory, Network, ServerGroupDef
 
 
@@ -182,6 +183,30 @@ class ComputeDriver(abc.ABC):
         `view` is every host's survey; `recheck` surveys again, for the steps that are safe only if
         no move is in flight (a move's source is recognised by the target's claim).
         """
+        return []
+
+    # -- fixed IPs, on a network's allocating host (novactl/fixed_ips.py drives them) ---------------
+
+    def allocate_fixed_ips(
+        self, network: str, subnet: Subnet, instances: list[InstanceInfo], in_use: set[str], survey: Callable[[], ClusterView]
+    ) -> list[str]:
+        """Under the network's IPAM lock on this host: the lowest free pool address for each instance
+        (free of every lease and of `in_use`), each recorded as a pending lease, in order. When the
+        pool runs short, leases no instance holds are reclaimed first if `survey()` saw every host;
+        then NoMoreAddresses, with nothing written."""
+        raise self._unsupported("allocate fixed IPs")
+
+    def bind_fixed_ip(self, network: str, address: str, instance_uuid: str) -> None:
+        """The instance's domain exists: its lease no longer expires."""
+        raise self._unsupported("allocate fixed IPs")
+
+    def release_fixed_ip(self, network: str, address: str, instance_uuid: str) -> None:
+        """Remove the instance's lease of `address` (another instance's lease of it stays)."""
+        raise self._unsupported("allocate fixed IPs")
+
+    def reclaim_fixed_ips(self, network: str, survey: Callable[[], ClusterView], dry_run: bool) -> list[Leftover]:
+        """Under the IPAM lock, remove leases whose builder is dead and whose instance is in no domain
+        or live claim of `survey()` (taken under the lock; nothing goes unless every host answered)."""
         return []
 
     # -- lifecycle: power verbs and moves (novactl/lifecycle.py drives them) ------------------------

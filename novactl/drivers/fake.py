@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
-from novactl.drivers.base import CachedImage, ComputeDriver, HostReport, ImageCacheListing
+from novactl import ipam
+from novactl.drivers.base import CachedImage, ClusterView, ComputeDriver, HostReport, ImageCacheListing
 from novactl.drivers.libvirt.paths import base_name
 from novactl.errors import HostError, UsageError
 from novactl.hoststate import RUNNING, ComputeNode, InstanceInfo
+from novactl.ipam import Subnet
+from novactl.models import HostConfig, Inventory
 
 _NAMESPACE = uuid.UUID("6f1c1b7e-8f0a-4d8e-9a55-0b8c1f0e2d31")  # stable uuids for fake instances
 
 
 class FakeDriver(ComputeDriver):
+    def __init__(self, host: HostConfig, inventory: Inventory):
+        super().__init__(host, inventory)
+        # Fixed-IP leases this process allocated here, per network: address -> instance uuid. A fake
+        # host keeps nothing between commands; the instances' `fixed_ips` facts hold the rest.
+        self._leases: dict[str, dict[str, str]] = {}
+
     def poll(self) -> HostReport:
         facts = self.host.facts
         if not facts.get("up", True):
@@ -68,6 +78,8 @@ class FakeDriver(ComputeDriver):
             zone=self.host.zone,
             power_state=RUNNING,
             vm_state=raw.get("vm_state", "active"),
+            networks={network: [""] for network in raw.get("fixed_ips", {})},
+            fixed_ips=dict(raw.get("fixed_ips", {})),
         )
 
     def image_cache(self) -> ImageCacheListing:
@@ -78,6 +90,23 @@ class FakeDriver(ComputeDriver):
             users = sorted(i.uuid for i in report.instances if i.image_id == image_id)
             bases.append(CachedImage(base_name(image_id), None, None, users))
         return ImageCacheListing(bases, int(time.time()))
+
+    def allocate_fixed_ips(
+        self, network: str, subnet: Subnet, instances: list[InstanceInfo], in_use: set[str], survey: Callable[[], ClusterView]
+    ) -> list[str]:
+        leases = self._leases.setdefault(network, {})
+        picked = ipam.lowest_free(subnet, in_use | set(leases), len(instances))
+        if len(picked) < len(instances):
+            raise ipam.NoMoreAddresses(network, len(instances), len(picked))
+        leases.update(zip(picked, (instance.uuid for instance in instances), strict=True))
+        return picked
+
+    def bind_fixed_ip(self, network: str, address: str, instance_uuid: str) -> None:
+        pass  # an in-memory lease never expires
+
+    def release_fixed_ip(self, network: str, address: str, instance_uuid: str) -> None:
+        if self._leases.get(network, {}).get(address) == instance_uuid:
+            del self._leases[network][address]
 
     def set_service_status(self, disabled: bool, reason: str | None) -> None:
         raise UsageError(f"{self.host.name} is a fake host: set facts.disabled in the inventory instead")

@@ -192,3 +192,13 @@ def test_guest_data_fields_are_checked_too() -> None:
     for bad in ({"key_name": "../k"}, {"config_drive": "yes"}, {"user_metadata": {"k": "v" * 256}}, {"user_metadata": {"k": 1}}):
         with pytest.raises(BadRecord):
             check_instance(replace(good, **bad))
+
+
+@pytest.mark.parametrize("address", ["10.0.0.256", "010.0.0.5", "10.0.0.5\x1b[2J", "fd00::5", 5])
+def test_a_fixed_ip_read_back_must_be_a_dotted_quad(address) -> None:
+    from novactl.host_records import BadRecord, check_instance
+
+    instance = dataclasses.replace(full_instance(), fixed_ips={"private": address})
+    with pytest.raises(BadRecord, match="fixed IPs"):
+        check_instance(instance)
+    assert check_instance(dataclasses.replace(full_instance(), fixed_ips={"private": "10.0.0.5"}))

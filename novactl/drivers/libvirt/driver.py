@@ -10,11 +10,27 @@ import json
 from collections.abc import Callable
 from typing import ClassVar
 
+from novactl import ipam
 from novactl.drivers.base import ClusterView, ComputeDriver, Console, HostReport, ImageCacheListing, Leftover, SpawnRequest, Survey
-from novactl.drivers.libvirt import addresses, claims, console, guest, imagecache, leftovers, migrate, paths, poll, power, snapshot, spawn
+from novactl.drivers.libvirt import (
+    addresses,
+    claims,
+    console,
+    guest,
+    imagecache,
+    leases,
+    leftovers,
+    migrate,
+    paths,
+    poll,
+    power,
+    snapshot,
+    spawn,
+)
 from novactl.drivers.libvirt.host import Host
 from novactl.errors import UsageError
 from novactl.hoststate import InstanceInfo
+from novactl.ipam import Subnet
 from novactl.models import HostConfig, Image, Inventory, Network
 
 
@@ -70,6 +86,25 @@ class LibvirtDriver(ComputeDriver):
     def clean_up(self, recheck: Callable[[], ClusterView], view: ClusterView, dry_run: bool) -> list[Leftover]:
         bridges = {self.host.bridge, *(network.bridge for network in self.inventory.networks if not network.libvirt_network)}
         return leftovers.clean_up(self._host, recheck, view, bridges, dry_run)
+
+    # -- fixed IPs (this host allocates for the networks naming it) ------------------------------
+
+    def allocate_fixed_ips(
+        self, network: str, subnet: Subnet, instances: list[InstanceInfo], in_use: set[str], survey: Callable[[], ClusterView]
+    ) -> list[str]:
+        return leases.allocate(self._host, network, subnet, instances, in_use, survey)
+
+    def bind_fixed_ip(self, network: str, address: str, instance_uuid: str) -> None:
+        leases.bind(self._host, network, self._subnet(network), address, instance_uuid)
+
+    def release_fixed_ip(self, network: str, address: str, instance_uuid: str) -> None:
+        leases.release(self._host, network, self._subnet(network), address, instance_uuid)
+
+    def reclaim_fixed_ips(self, network: str, survey: Callable[[], ClusterView], dry_run: bool) -> list[Leftover]:
+        return leases.reclaim(self._host, network, self._subnet(network), survey, dry_run)
+
+    def _subnet(self, network: str) -> Subnet:
+        return ipam.subnet(self.inventory.network(network))
 
     # -- lifecycle --------------------------------------------------------------------------------
 

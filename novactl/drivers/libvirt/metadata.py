@@ -43,6 +43,7 @@ class NetworkElement(_Novactl):
     TAG = "network"
     name: str = value("@name", "")
     mac: str = value("@mac", "")  # comma-separated
+    ip: str | None = value("@ip", None)  # the fixed address on a network with a cidr (fixed_ips.py)
 
 
 @dataclass(kw_only=True)
@@ -89,7 +90,9 @@ class InstanceMetadata(_Novactl):
             created=instance.created,
             vm_state=instance.vm_state,
             task_state=instance.task_state or None,
-            networks=[NetworkElement(name=name, mac=",".join(macs)) for name, macs in instance.networks.items()],
+            networks=[
+                NetworkElement(name=name, mac=",".join(macs), ip=instance.fixed_ips.get(name)) for name, macs in instance.networks.items()
+            ],
             fault=instance.fault or None,
             meta=[MetaElement(key=k, data=str(v)) for k, v in instance.metadata.items()],
             user_meta=[UserMetaElement(key=k, data=v) for k, v in instance.user_metadata.items()],
@@ -117,6 +120,7 @@ class InstanceMetadata(_Novactl):
             user_metadata={m.key: m.data for m in self.user_meta},
             key_name=self.key_name,
             config_drive=self.config_drive,
+            fixed_ips={n.name: n.ip for n in self.networks if n.ip is not None},
         )
 
 

@@ -64,3 +64,13 @@ def service_file(host: HostConfig) -> str:
 
 def groups_dir(host: HostConfig) -> str:
     return f"{host.state_path}/server_groups"
+
+
+def ipam_lock(host: HostConfig, network: str) -> str:
+    """The lock every fixed-IP allocation on `network` takes, on the network's allocating host."""
+    return f"{locks_dir(host)}/ipam-{network}.lock"
+
+
+def leases_dir(host: HostConfig, network: str) -> str:
+    """`ipam/<network>/`: one `<address>.json` lease per allocated address."""
+    return f"{host.state_path}/ipam/{network}"

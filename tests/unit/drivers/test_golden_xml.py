@@ -43,6 +43,7 @@ def full_instance() -> InstanceInfo:
         user_metadata={"role": "web <&>"},
         key_name="ops",
         config_drive=True,
+        fixed_ips={"private": "10.0.0.5"},
     )
 
 
@@ -140,8 +141,9 @@ _small = st.integers(min_value=0, max_value=10**6)
     networks=st.dictionaries(_text, st.lists(_text.filter(lambda t: "," not in t), min_size=1, max_size=3), max_size=3),
     fault=st.none() | st.dictionaries(st.sampled_from(["code", "message", "created", "details"]), _text, min_size=1),
     meta=st.dictionaries(_text, _text, max_size=4),
+    addresses=st.lists(st.ip_addresses(v=4).map(str), max_size=3),
 )
-def test_metadata_round_trips_any_instance(name, flavor, group, task_state, networks, fault, meta) -> None:
+def test_metadata_round_trips_any_instance(name, flavor, group, task_state, networks, fault, meta, addresses) -> None:
     instance = InstanceInfo(
         uuid=UUID,
         name=name,
@@ -154,6 +156,7 @@ def test_metadata_round_trips_any_instance(name, flavor, group, task_state, netw
         networks=networks,
         fault=fault,
         metadata=meta,
+        fixed_ips=dict(zip(networks, addresses, strict=False)),  # a fixed IP on some of the networks
     )
     back = metadata.from_xml(metadata.to_plain_xml(instance), "compute1", UUID, "instance-0b1f8d6e")
     assert back == instance
