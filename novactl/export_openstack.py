@@ -13,7 +13,6 @@ the tests by openstackclient's own argument parsers.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import shlex
 from collections.abc import Iterable
@@ -134,8 +133,8 @@ def instance_lines(instance: InstanceInfo, inventory: Inventory, group_names: di
         argv += ["--key-name", str(key_name)]
     if instance.group:  # the cloud gives the group a new id: name it (openstackclient resolves names)
         argv += ["--server-group", group_names.get(instance.group, instance.group)]
-    for name, addresses in instance.networks.items():
-        fixed = next((a for a in addresses if _is_ipv4(a)), None)
+    for name in instance.networks:
+        fixed = instance.fixed_ips.get(name)  # the address is kept: the subnet above has the same pool
         argv += ["--nic", f"net-id={name},v4-fixed-ip={fixed}"] if fixed else ["--network", name]
     command = _command([*argv, instance.name])
     if "\n" in command or "\r" in command:  # uncommenting must give back exactly one command
@@ -174,10 +173,3 @@ def _comment(text: str) -> str:
 
 def _comment_line(text: str) -> str:
     return f"# {_comment(text)}"
-
-
-def _is_ipv4(text: str) -> bool:
-    try:
-        return isinstance(ipaddress.ip_address(text), ipaddress.IPv4Address)
-    except ValueError:
-        return False

@@ -160,7 +160,8 @@ class Lease:
 
 def reclaimable(lease: Lease, live_builders: set[str], holders: set[str], now: float) -> bool:
     """Whether nobody can be using the lease's address any more. `holders` are the instance uuids of
-    every domain and live claim on every host, surveyed after the lease was read, under the IPAM lock.
+    every domain, live claim and instance directory on every host, surveyed after the lease was read,
+    under the IPAM lock.
 
     Kept: an instance some host holds (its metadata carries the address); a lease whose builder lives
     (a boot between lease and define); a pending lease with no builder until it expires.

@@ -91,6 +91,7 @@ def survey(cluster: Cluster) -> ClusterView:
                 view.copies.setdefault(uuid, {view.domains[uuid]}).add(name)
         view.domains.update(dict.fromkeys(found.domains, name))
         view.live_claims |= found.live_claims
+        view.directories |= found.directories
     return view
 
 

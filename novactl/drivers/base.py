@@ -67,6 +67,9 @@ class Survey:
 
     domains: frozenset[str] = frozenset()  # uuids of novactl's domains on the host
     live_claims: frozenset[str] = frozenset()  # uuids of builds in flight (their builder lives)
+    # uuids with an instance directory (`<uuid>` or a cold move's `<uuid>_resize`): disks that may be
+    # defined again, e.g. between a same-host resize-revert's destroy and define
+    directories: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -76,6 +79,7 @@ class ClusterView:
     domains: dict[str, str] = field(default_factory=dict)  # instance uuid -> host
     copies: dict[str, set[str]] = field(default_factory=dict)  # uuid -> its hosts, for a uuid with domains on several
     live_claims: set[str] = field(default_factory=set)
+    directories: set[str] = field(default_factory=set)
     down: list[str] = field(default_factory=list)  # hosts that did not answer: they may hold anything
 
 

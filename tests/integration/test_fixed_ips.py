@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli import novactl, novactl_json, novactl_ok
+from tests.integration.cli import novactl, novactl_json, novactl_killed_at, novactl_ok
 from tests.integration.test_boot import assert_clean, wait_for_marker
 from tests.integration.test_linux_guest import READY, markers, wait_for_console
 from tests.lab import Lab
@@ -85,6 +85,11 @@ def metadata_ip(lab: Lab, host: str, domain: str) -> str | None:
 def test_twelve_racing_boots_onto_three_hosts_share_ten_addresses(lab: Lab, inventory: Path, run: int) -> None:
     hosts = [h.name for h in lab.hosts]
     boot = ["--flavor", "ip.tiny", "--image", "marker", "--nic", "net-name=lan"]
+    # Two boots killed after their leases and claims: their addresses come back when the pool runs
+    # short (the builders are dead and no host has the instances), without any cleanup first.
+    for i in range(2):
+        novactl_killed_at(inventory, "boot.claimed", "boot", f"dead{i}", *boot)
+    assert [lease["state"] for lease in leases(lab).values()] == ["pending", "pending"]
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
         forced = [["boot", f"ip{i}", *boot, "--availability-zone", f"nova:{hosts[i % 3]}"] for i in range(12)]
         runs = list(pool.map(lambda args: novactl(inventory, *args), forced))
@@ -112,6 +117,7 @@ def test_twelve_racing_boots_onto_three_hosts_share_ten_addresses(lab: Lab, inve
     assert by_uuid[row["ID"]] not in leases(lab)
     novactl_ok(inventory, "boot", "again", *boot)
     assert address(inventory, "again") == by_uuid[row["ID"]]
+    novactl_ok(inventory, "cleanup")  # the killed boots' claims
 
 
 def test_the_ipam_host_down_fails_the_boot_and_leaves_nothing(lab: Lab, inventory: Path, tmp_path: Path, marker_image: dict) -> None:
@@ -162,6 +168,12 @@ def test_resize_and_cold_and_live_migration_keep_the_address_and_the_config_driv
     # A second instance still gets the next address: the mover's is held throughout.
     novactl_ok(inventory, "boot", "second", "--flavor", "ip.tiny", "--image", "marker")
     assert address(inventory, "second") == POOL[1]
+    # A delete killed before it released the lease: cleanup finishes the delete, then reclaims it.
+    novactl_killed_at(inventory, "delete.undefined", "delete", "second")
+    assert sorted(leases(lab)) == [ip, POOL[1]]
+    rows = novactl_json(inventory, "cleanup")
+    assert {"Host": h1, "Kind": "fixed IP lease", "Name/Path": POOL[1]} in [{k: r[k] for k in ("Host", "Kind", "Name/Path")} for r in rows]
+    assert list(leases(lab)) == [ip]
 
 
 def test_two_linux_guests_on_one_hosts_network_reach_each_other(lab: Lab, tmp_path: Path, linux_image: dict) -> None:

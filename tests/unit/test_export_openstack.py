@@ -54,7 +54,11 @@ hosts:
       vcpus: 4
       local_gb: 100
       instances:
-        - {name: web1, flavor: m1.tiny, group: 5b0e6a7c-2f4d-4c1b-8e9a-7d3c2b1a0f65, image: 11111111-2222-3333-4444-555555555555}
+        - name: web1
+          flavor: m1.tiny
+          group: 5b0e6a7c-2f4d-4c1b-8e9a-7d3c2b1a0f65
+          image: 11111111-2222-3333-4444-555555555555
+          fixed_ips: {lan: 10.0.0.5}
         - {name: db1, flavor: "42", group: batch, image: 66666666-7777-8888-9999-aaaaaaaaaaaa, vm_state: stopped}
   - name: compute2
     driver: fake
@@ -184,6 +188,7 @@ def test_every_call_passes_openstackclients_parsers(inventory, tmp_path, opensta
         "az1",
         "web",  # the group named by its id on the host, by name for the new cloud
     )
+    assert [(nic["net-id"], nic["v4-fixed-ip"]) for nic in web1.nics] == [("lan", "10.0.0.5")]  # the fixed IP kept
     db1 = by_name[("server create", "db1")]
     assert (db1.flavor, db1.server_group) == ("42", "batch")
 

@@ -5,7 +5,8 @@ Every allocation on a network, from any operator's novactl, runs under one flock
 unlock. Two racing boots serialise there and the second sees the first's lease, so no address is
 handed out twice. A lease names its builder (builders.py): while that process lives, the lease is
 never reclaimed; once it is dead, the lease goes only if a survey of every host, taken under the
-lock after the leases were read, finds no domain or live claim of its instance (ipam.reclaimable).
+lock after the leases were read, finds no domain, live claim or directory of its instance
+(ipam.reclaimable).
 A lease file that does not parse still holds its address (its name says which), until removed by hand.
 """
 
@@ -90,7 +91,7 @@ def _reclaim(
     view = survey()
     if view.down:  # an instance on a host that did not answer keeps its address
         return []
-    holders, now = set(view.domains) | view.live_claims, time.time()
+    holders, now = set(view.domains) | view.live_claims | view.directories, time.time()
     gone = [lease for lease in leases if ipam.reclaimable(lease, live, holders, now)]
     if gone and not dry_run:
         host.connection.run(["rm", "-f", "--", *(_lease_file(host, network, lease.address) for lease in gone)])

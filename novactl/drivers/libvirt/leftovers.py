@@ -99,7 +99,8 @@ class Step:
 @host_errors
 def survey(host: Host) -> Survey:
     facts = scan(host)
-    return Survey(frozenset(facts.domains), frozenset(facts.in_flight()))
+    directories = frozenset(INSTANCE_DIR.fullmatch(name).group(1) for name in facts.dirs)  # parse_scan kept only these names
+    return Survey(frozenset(facts.domains), frozenset(facts.in_flight()), directories)
 
 
 def scan(host: Host) -> Facts:

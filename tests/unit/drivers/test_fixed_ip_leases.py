@@ -108,6 +108,9 @@ def test_a_full_pool_reclaims_a_dead_builders_lease_only_when_every_host_answere
     one_down = ClusterView(domains={held.uuid: "compute2"}, down=["compute3"])
     with pytest.raises(ipam.NoMoreAddresses):
         allocate(driver, survey=lambda: one_down)  # compute3 may run the crashed instance after all
+    on_disk = ClusterView(domains={held.uuid: "compute2"}, directories={crashed.uuid})
+    with pytest.raises(ipam.NoMoreAddresses):
+        allocate(driver, survey=lambda: on_disk)  # its disks may be defined again (a revert between destroy and define)
     everyone = ClusterView(domains={held.uuid: "compute2"})
     assert allocate(driver, survey=lambda: everyone) == ["10.0.0.11"]
     assert leases(host)["10.0.0.10"]["instance"] == held.uuid
