@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import datetime as dt
 import functools
+import ipaddress
 import math
 import os
 import re
@@ -627,3 +628,20 @@ def _check_references(inventory: Inventory, data: dict, marks: dict, path: str) 
             if instance["flavor"] not in flavors:
                 where = ("hosts", h, "facts", "instances", i, "flavor")
                 raise InventoryError(_located(path, marks, where, f"unknown flavor {instance['flavor']!r}"))
+            for network, address in instance.get("fixed_ips", {}).items():
+                problem = _fixed_ip_problem(inventory, network, address)
+                if problem:
+                    where = ("hosts", h, "facts", "instances", i, "fixed_ips", network)
+                    raise InventoryError(_located(path, marks, where, problem))
+
+
+def _fixed_ip_problem(inventory: Inventory, network: str, address: str) -> str | None:
+    """What is wrong with a fake instance's fixed IP: it must be an address of a network with a cidr."""
+    cidr = next((n.cidr for n in inventory.networks if n.name == network), None)
+    if cidr is None:
+        return f"fixed_ips: {network!r} is not a network with a cidr"
+    try:
+        inside = ipaddress.IPv4Address(address) in ipaddress.IPv4Network(cidr)
+    except ValueError:
+        inside = False
+    return None if inside else f"fixed_ips: {address!r} is not an address of {network} ({cidr})"

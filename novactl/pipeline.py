@@ -224,6 +224,8 @@ def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, in
             (_new_instance(name, flavor, image, spec, inventory, request), host, limits)
             for name, host, limits in zip(names, result.selections, result.selection_limits, strict=True)
         ]
+        for instance, host, _limits in jobs:
+            instance.host = host  # the lease records where the instance is built (informational)
         fixed_ips.allocate(cluster, _boot_network(inventory, request), [instance for instance, _host, _limits in jobs])
         with ThreadPoolExecutor(max_workers=min(count, 16), thread_name_prefix="build") as pool:
             futures = [

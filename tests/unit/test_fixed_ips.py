@@ -9,7 +9,7 @@ import re
 import pytest
 
 from novactl import configdrive, fixed_ips, pipeline
-from novactl.errors import EXIT_FAILED, HostError
+from novactl.errors import EXIT_FAILED, HostError, InventoryError
 from novactl.hoststate import InstanceInfo
 from novactl.inventory import load_inventory
 from novactl.ipam import NoMoreAddresses
@@ -99,3 +99,16 @@ def test_the_config_drive_describes_the_fixed_ip_as_nova_does(cluster_file) -> N
     assert network["routes"] == [{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "10.0.0.1"}]
     assert data["services"] == [{"type": "dns", "address": "10.0.0.53"}]
     assert data["links"][0]["mtu"] == 1400 and data["links"][0]["ethernet_mac_address"] == "fa:16:3e:00:00:01"
+
+
+@pytest.mark.parametrize(
+    ("fixed", "words"),
+    [
+        ("{nope: 10.0.0.10}", "fixed_ips: 'nope' is not a network with a cidr"),
+        ("{lan: 10.9.0.1}", "fixed_ips: '10.9.0.1' is not an address of lan"),
+    ],
+)
+def test_a_fake_instances_fixed_ip_must_lie_in_its_networks_cidr(write_inventory, fixed: str, words: str) -> None:
+    text = CLUSTER.format(up="true").replace("fixed_ips: {lan: 10.0.0.10}", f"fixed_ips: {fixed}")
+    with pytest.raises(InventoryError, match=r"inventory.yaml:\d+:\d+: " + re.escape(words)):
+        load_inventory(str(write_inventory(text)))
