@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.cli import novactl, novactl_json, novactl_killed_at, novactl_ok
-from tests.integration.test_boot import assert_clean, wait_for_marker
+from tests.integration.leftovers import assert_clean, delete_leftovers
+from tests.integration.test_boot import wait_for_marker
 from tests.integration.test_linux_guest import READY, markers, wait_for_console
 from tests.lab import Lab
 
@@ -43,9 +44,7 @@ FLAVORS = [
 def inventory(lab: Lab, tmp_path: Path, marker_image: dict) -> Iterator[Path]:
     path = lab.write_inventory(tmp_path / "inventory.yaml", flavors=FLAVORS, images=[marker_image], networks=[LAN])
     yield path
-    leftover = novactl_json(path, "list")
-    if leftover:
-        novactl(path, "delete", *[row["ID"] for row in leftover])
+    delete_leftovers(path)
     assert leases(lab) == {}, "delete released every lease"
     assert_clean(lab)
 
@@ -209,8 +208,6 @@ def test_two_linux_guests_on_one_hosts_network_reach_each_other(lab: Lab, tmp_pa
             for other in POOL[:2]:
                 assert f"NOVACTL-TEST-PING={other},ok" in console, (name, console[-2000:])
     finally:
-        leftover = novactl_json(inventory, "list")
-        if leftover:
-            novactl(inventory, "delete", *[row["ID"] for row in leftover])
+        delete_leftovers(inventory)
     assert leases(lab) == {}
     assert_clean(lab)

@@ -45,8 +45,8 @@ def allocate(
     if host.builder is None:
         with conn.lock(paths.host_lock(config), timeout=LOCK_TIMEOUT):  # builder locks are taken under the host lock
             builders.hold(host)
-    with conn.lock(paths.ipam_lock(config, network), timeout=LOCK_TIMEOUT):
-        taken, leases, live = _read(host, network, subnet)
+    with conn.lock_then_run(paths.ipam_lock(config, network), _read_argv(host, network), timeout=LOCK_TIMEOUT) as done:
+        taken, leases, live = _parse(host, subnet, done.stdout)  # lock and read: one round trip
         picked = ipam.lowest_free(subnet, taken | in_use, len(instances))
         if len(picked) < len(instances):
             freed = {row.name for row in _reclaim(host, network, leases, live, survey, dry_run=False)}
@@ -77,8 +77,8 @@ def release(host: Host, network: str, subnet: Subnet, address: str, instance_uui
 
 @host_errors
 def reclaim(host: Host, network: str, subnet: Subnet, survey: Callable[[], ClusterView], dry_run: bool) -> list[Leftover]:
-    with host.connection.lock(paths.ipam_lock(host.config, network), timeout=LOCK_TIMEOUT):
-        _taken, leases, live = _read(host, network, subnet)
+    with host.connection.lock_then_run(paths.ipam_lock(host.config, network), _read_argv(host, network), timeout=LOCK_TIMEOUT) as done:
+        _taken, leases, live = _parse(host, subnet, done.stdout)
         return _reclaim(host, network, leases, live, survey, dry_run)
 
 
@@ -99,10 +99,12 @@ def _reclaim(
     return [Leftover("fixed IP lease", lease.address, f"{action} (network {network}, instance {lease.instance})") for lease in gone]
 
 
-def _read(host: Host, network: str, subnet: Subnet) -> tuple[set[str], list[Lease], set[str]]:
-    """(every address a lease file names, the valid leases, the live builder tokens)."""
-    config = host.config
-    out = host.connection.run(["sh", "-c", LEASES_SCRIPT, "sh", paths.leases_dir(config, network), paths.locks_dir(config)]).stdout
+def _read_argv(host: Host, network: str) -> list[str]:
+    return ["sh", "-c", LEASES_SCRIPT, "sh", paths.leases_dir(host.config, network), paths.locks_dir(host.config)]
+
+
+def _parse(host: Host, subnet: Subnet, out: str) -> tuple[set[str], list[Lease], set[str]]:
+    """LEASES_SCRIPT's output: (every address a lease file names, the valid leases, the live builder tokens)."""
     names, records, live = out.split(SECTION + "\n")
     taken = {name.removesuffix(".json") for name in names.split() if name.endswith(".json")}
     taken = {address for address in taken if _canonical(address) and subnet.contains(address)}
