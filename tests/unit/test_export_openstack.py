@@ -42,6 +42,7 @@ images:
   - {id: 66666666-7777-8888-9999-aaaaaaaaaaaa, name: ubuntu, file: /srv/ubuntu.raw, disk_format: raw}
 networks:
   - {name: lan, bridge: br-lan, physical_interface: eth1}
+  - {name: wan, bridge: br-wan, cidr: 10.0.0.0/24}
 server_groups:
   - {name: web, policy: anti-affinity, id: 5b0e6a7c-2f4d-4c1b-8e9a-7d3c2b1a0f65}
   - {name: batch, policy: soft-affinity}
@@ -58,7 +59,7 @@ hosts:
           flavor: m1.tiny
           group: 5b0e6a7c-2f4d-4c1b-8e9a-7d3c2b1a0f65
           image: 11111111-2222-3333-4444-555555555555
-          fixed_ips: {lan: 10.0.0.5}
+          fixed_ips: {wan: 10.0.0.5}
         - {name: db1, flavor: "42", group: batch, image: 66666666-7777-8888-9999-aaaaaaaaaaaa, vm_state: stopped}
   - name: compute2
     driver: fake
@@ -152,6 +153,8 @@ def test_every_call_passes_openstackclients_parsers(inventory, tmp_path, opensta
         "server group create",
         "server group create",
         "network create",
+        "network create",
+        "subnet create",
         "server create",
         "server create",
     ]
@@ -188,7 +191,7 @@ def test_every_call_passes_openstackclients_parsers(inventory, tmp_path, opensta
         "az1",
         "web",  # the group named by its id on the host, by name for the new cloud
     )
-    assert [(nic["net-id"], nic["v4-fixed-ip"]) for nic in web1.nics] == [("lan", "10.0.0.5")]  # the fixed IP kept
+    assert [(nic["net-id"], nic["v4-fixed-ip"]) for nic in web1.nics] == [("wan", "10.0.0.5")]  # the fixed IP kept
     db1 = by_name[("server create", "db1")]
     assert (db1.flavor, db1.server_group) == ("42", "batch")
 
