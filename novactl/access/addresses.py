@@ -42,9 +42,11 @@ def learn(cluster: Cluster, instances: list[InstanceInfo]) -> dict[str, Learned]
 
 
 def choose(instance: InstanceInfo, learned: Learned) -> tuple[str, str] | None:
-    """(network, address): the first of the instance's networks, in its order, with an address it
-    learned from its host (DHCP lease, ARP); None when there is none."""
+    """(network, address): the first of the instance's networks, in its order, with an address: its
+    fixed IP (from its metadata), else one learned from its host (DHCP lease, ARP); None when none."""
     for network in instance.networks:
+        if network in instance.fixed_ips:
+            return network, instance.fixed_ips[network]
         if learned.get(network):
             return network, learned[network][0]
     return None

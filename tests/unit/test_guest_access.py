@@ -150,6 +150,9 @@ def test_ssh_goes_to_the_first_network_with_a_learned_address() -> None:
     assert choose(instance, {"b": ["10.0.0.2"]}) == ("b", "10.0.0.2")
     assert choose(instance, {"a": ["192.168.122.5", "192.168.122.6"], "b": ["10.0.0.2"]}) == ("a", "192.168.122.5")
     assert choose(instance, {"c": ["10.9.9.9"]}) is None  # not one of its networks
+    instance.fixed_ips = {"b": "10.77.0.10"}
+    assert choose(instance, {"b": ["10.0.0.2"]}) == ("b", "10.77.0.10")  # the fixed IP, not a learned one
+    assert choose(instance, {"a": ["192.168.122.5"]}) == ("a", "192.168.122.5")  # networks in their order
 
 
 def test_pins_are_remembered_privately_and_only_for_uuids(tmp_path) -> None:
