@@ -103,7 +103,7 @@ def test_shell_round_trips_any_bytes_including_newlines_and_token_lookalikes(dat
 
 
 def test_shell_runs_several_lines_in_one_exchange_each_reply_framed_in_order(shell: RemoteShell) -> None:
-    lines = ["v=first; echo one", "printf %s \"$v\" >&2; (exit 4)", "echo three"]
+    lines = ["v=first; echo one", 'printf %s "$v" >&2; (exit 4)', "echo three"]
     assert shell.run_lines(lines, timeout=10) == [(0, b"one\n", b""), (4, b"", b"first"), (0, b"three\n", b"")]
 
 
