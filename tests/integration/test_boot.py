@@ -30,7 +30,7 @@ def wait_for_marker(lab: Lab, host: str, instance_uuid: str, marker: str = MARKE
         if marker in text:
             return text
         time.sleep(0.5)
-    raise AssertionError(f"no {marker} in {host}:{path} after {timeout} s: {text!r}")
+    raise AssertionError(f"no {marker} in {host}:{path} after {timeout} s: {text[-3000:]!r}")
 
 
 def test_boot_builds_everything_on_the_chosen_host(lab: Lab, inventory: Path, marker_image: dict) -> None:

@@ -20,7 +20,7 @@ import pytest
 from tests.integration.cli import novactl, novactl_json, novactl_killed_at, novactl_ok
 from tests.integration.leftovers import assert_clean, delete_leftovers
 from tests.integration.test_boot import wait_for_marker
-from tests.integration.test_linux_guest import READY, markers, wait_for_console
+from tests.integration.test_linux_guest import BOOT_TIMEOUT, READY, markers
 from tests.lab import Lab
 
 LEASES = "/var/lib/novactl/ipam/lan"
@@ -203,7 +203,7 @@ def test_two_linux_guests_on_one_hosts_network_reach_each_other(lab: Lab, tmp_pa
         assert sorted(guests) == ["pair-1", "pair-2"]
         for name, row in guests.items():
             ip = row["Networks"]["lan"][0]
-            console = wait_for_console(lab, h1, row["ID"], READY)
+            console = wait_for_marker(lab, h1, row["ID"], READY, timeout=BOOT_TIMEOUT)
             assert markers(console)["NET"].endswith(f",{ip}"), console  # the static address from network_data.json
             for other in POOL[:2]:
                 assert f"NOVACTL-TEST-PING={other},ok" in console, (name, console[-2000:])

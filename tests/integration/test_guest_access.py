@@ -23,7 +23,8 @@ import pytest
 from novactl.access.fingerprints import BEGIN, END
 from tests.integration.cli import ENV, NOVACTL, novactl, novactl_json
 from tests.integration.leftovers import assert_clean
-from tests.integration.test_linux_guest import READY, wait_for_console
+from tests.integration.test_boot import wait_for_marker
+from tests.integration.test_linux_guest import BOOT_TIMEOUT, READY
 from tests.lab import Lab
 
 # The serial port gets a shell once the guest is up (init.sh runs user data before READY).
@@ -48,7 +49,7 @@ def guest(lab: Lab, linux_image: dict, tmp_path_factory: pytest.TempPathFactory)
     args = ["--flavor", "m1.tiny", "--image", "linux", "--key-name", "ops", "--user-data", str(work / "user-data")]
     shown = novactl_json(inventory, "boot", "access1", *args)
     try:
-        wait_for_console(lab, shown["OS-EXT-SRV-ATTR:host"], shown["id"], READY)
+        wait_for_marker(lab, shown["OS-EXT-SRV-ATTR:host"], shown["id"], READY, timeout=BOOT_TIMEOUT)
         yield {"inventory": inventory, "shown": shown, "work": work, "lab": lab}
     finally:
         novactl(inventory, "delete", shown["id"])
@@ -136,7 +137,8 @@ def test_console_of_a_second_session_is_refused_unless_forced(guest: dict) -> No
 
 def test_ssh_runs_a_command_on_the_guest_through_its_host_and_returns_its_status(guest: dict) -> None:
     lab, shown = guest["lab"], guest["shown"]
-    console = wait_for_console(lab, shown["OS-EXT-SRV-ATTR:host"], shown["id"], "NOVACTL-LINUX-DHCP=")  # udhcpc has a lease
+    # udhcpc has a lease
+    console = wait_for_marker(lab, shown["OS-EXT-SRV-ATTR:host"], shown["id"], "NOVACTL-LINUX-DHCP=", timeout=BOOT_TIMEOUT)
     leased = console.split("NOVACTL-LINUX-DHCP=", 1)[1].split()[0].split(",")[1]
     done = novactl(guest["inventory"], "ssh", "access1", "--", "hostname", timeout=WAIT)
     assert done.returncode == 0 and done.stdout == "access1\n", done.stderr

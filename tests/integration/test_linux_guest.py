@@ -15,6 +15,7 @@ import pytest
 
 from tests.integration.cli import novactl_json
 from tests.integration.leftovers import assert_clean, delete_leftovers
+from tests.integration.test_boot import wait_for_marker
 from tests.lab import Lab
 
 READY = "NOVACTL-LINUX-READY"
@@ -32,18 +33,6 @@ def inventory(lab: Lab, tmp_path: Path, linux_image: dict) -> Iterator[Path]:
     assert_clean(lab)
 
 
-def wait_for_console(lab: Lab, host: str, instance_uuid: str, marker: str, timeout: float = BOOT_TIMEOUT) -> str:
-    path = f"/var/lib/novactl/instances/{instance_uuid}/console.log"
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = lab.exec(host, ["cat", path], check=False).stdout
-        if marker in text:
-            return text
-        time.sleep(1)
-    raise AssertionError(f"no {marker} in {host}:{path} after {timeout} s: {text[-3000:]!r}")
-
-
 def markers(console: str) -> dict[str, str]:
     """NOVACTL-LINUX-<STEP>[=<value>] lines of the console log, by step."""
     found = re.findall(r"^NOVACTL-LINUX-([A-Z-]+)(?:=(.*?))?\r?$", console, re.M)
@@ -54,7 +43,7 @@ def test_linux_guest_boots_to_sshd_and_prints_its_host_key(lab: Lab, inventory: 
     shown = novactl_json(inventory, "boot", "linux1", "--flavor", "m1.tiny", "--image", "linux")
     host, uuid = shown["OS-EXT-SRV-ATTR:host"], shown["id"]
     started = time.monotonic()
-    console = wait_for_console(lab, host, uuid, READY)
+    console = wait_for_marker(lab, host, uuid, READY, timeout=BOOT_TIMEOUT)
     print(f"linux guest: {READY} {time.monotonic() - started:.0f} s after boot returned (TCG)")
     steps = markers(console)
     assert steps["INIT"].endswith("-cloud-amd64")
@@ -73,7 +62,7 @@ def test_linux_guest_applies_its_config_drive_key_hostname_and_user_data(lab: La
     user_data.write_text("#!/bin/sh\necho NOVACTL-TEST-USER-DATA-RAN=$(hostname),$(wc -l </root/.ssh/authorized_keys)\n")
     args = ["--flavor", "m1.tiny", "--image", "linux", "--key-name", "ops", "--user-data", str(user_data)]
     shown = novactl_json(inventory, "boot", "Web-2", *args)
-    console = wait_for_console(lab, shown["OS-EXT-SRV-ATTR:host"], shown["id"], READY)
+    console = wait_for_marker(lab, shown["OS-EXT-SRV-ATTR:host"], shown["id"], READY, timeout=BOOT_TIMEOUT)
     steps = markers(console)
     assert steps["CONFIG-DRIVE"].startswith("/dev/"), console
     assert steps["UUID"] == shown["id"]
