@@ -25,9 +25,13 @@ SOURCES = (
 
 
 def learned(host: Host, instance: InstanceInfo) -> dict[str, list[str]]:
-    """{network name: [IPv4 address, ...]} of a running guest; {} when it is not running or nothing is known."""
+    """{network name: [IPv4 address, ...]} of a running guest; {} when it is not running or nothing is known.
+
+    Callers ask only for guests the poll found running; a guest stopped since then has no interface
+    addresses (libvirt refuses), so no isActive round trip is spent per guest to tell.
+    """
     domain = guest.find(host, instance.uuid)
-    if domain is None or not domain.isActive():
+    if domain is None:
         return {}
     networks = {mac.lower(): network for network, macs in instance.networks.items() for mac in macs}
     for source, flag in SOURCES:
