@@ -30,14 +30,22 @@ def keepalive_interval(connect_timeout: float) -> int:
 
 
 def ensure_event_loop() -> None:
-    """Register libvirt's default event loop (before any connection opens) and run it in a daemon thread."""
+    """Register libvirt's default event loop (before any connection opens), run it in a daemon thread, and
+    keep libvirt from printing the errors it also raises."""
     global _loop_started
     with _loop_lock:
         if _loop_started:
             return
         libvirt.virEventRegisterDefaultImpl()
+        # Every libvirt error reaches novactl as a libvirtError; without a handler libvirt also prints
+        # each one to stderr, even those novactl expects and handles (a foreign domain's missing metadata).
+        libvirt.registerErrorHandler(_ignore_error, None)
         threading.Thread(target=_run_event_loop, daemon=True, name="libvirt-events").start()
         _loop_started = True
+
+
+def _ignore_error(_context: object, _error: object) -> None:
+    pass
 
 
 def _run_event_loop() -> None:

@@ -273,6 +273,17 @@ def test_open_answers_with_keepalive_where_the_driver_supports_it() -> None:
         conn.close()
 
 
+def test_errors_novactl_handles_are_not_also_printed_by_libvirt(capfd: pytest.CaptureFixture[str]) -> None:
+    """A foreign domain's missing metadata is expected on every poll: libvirt must not print it to stderr."""
+    conn = libvirt_client.open_connection("test:///default", "here", 5)
+    try:
+        with pytest.raises(libvirt.libvirtError):
+            conn.lookupByName("test").metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, "urn:novactl:none")
+    finally:
+        conn.close()
+    assert capfd.readouterr().err == ""
+
+
 def test_open_that_never_answers_is_unreachable_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     release = threading.Event()
     monkeypatch.setattr(libvirt, "open", lambda uri: release.wait(30))  # a frozen libvirtd's first RPC
