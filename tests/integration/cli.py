@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 # The checkout's own code, not whatever `pip install -e` last pointed at: PYTHONPATH comes before the
-# editable-install finder, so a second worktree tests its own tree.
+# editable-install finder, so a second worktree tests its own tree; PYTHONSAFEPATH keeps `-m` from
+# putting the working directory first, where pytest started in another checkout would test that one.
 REPO = Path(__file__).resolve().parents[2]
 NOVACTL = [sys.executable, "-m", "novactl"]
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONSAFEPATH": "1"}
 
 
 def novactl(inventory: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
