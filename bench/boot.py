@@ -43,14 +43,15 @@ from tests.guest import make_image
 from tests.lab.lab import Lab
 
 REPO = Path(__file__).resolve().parents[1]
-# This checkout's novactl, not whatever `pip install -e` points at: PYTHONPATH wins over the editable finder.
+# This checkout's novactl, not whatever `pip install -e` points at: PYTHONPATH wins over the editable finder,
+# and PYTHONSAFEPATH keeps the working directory off sys.path.
 NOVACTL = [sys.executable, "-m", "novactl"]
 IMAGE_ID = "5e2c8b1a-2222-4b7e-8c1d-3f2e4a5b6c7d"
 
 
 # As installed by pip, novactl's modules are byte-compiled; a session that sets
 # PYTHONDONTWRITEBYTECODE would otherwise make every run compile them all from source again.
-ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "PYTHONPATH": str(REPO)}
+ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "PYTHONPATH": str(REPO), "PYTHONSAFEPATH": "1"}
 
 
 def run(argv: list[str]) -> float:

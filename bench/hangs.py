@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def one_run(inventory: Path, hosts: int, timeout: float) -> tuple[str, str]:
     argv = [sys.executable, "-X", "faulthandler", "-m", "novactl", "-i", str(inventory), "hypervisor-list", "-f", "value", "-c", "State"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONSAFEPATH": "1"}
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         out, err = process.communicate(timeout=timeout)

@@ -20,9 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.lab.lab import Lab
 
-# This checkout's novactl, not whatever `pip install -e` points at: PYTHONPATH wins over the editable finder.
+# This checkout's novactl, not whatever `pip install -e` points at: PYTHONPATH wins over the editable finder,
+# and PYTHONSAFEPATH keeps the working directory off sys.path.
 REPO = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONSAFEPATH": "1"}
 
 
 def timed_cpu(argv: list[str]) -> tuple[float, float]:

@@ -54,7 +54,13 @@ def main() -> None:
     args = parser.parse_args()
     python = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONPYCACHEPREFIX": str(Path(tmp, "pycache")), "XDG_CACHE_HOME": tmp}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "PYTHONSAFEPATH": "1",
+            "PYTHONPYCACHEPREFIX": str(Path(tmp, "pycache")),
+            "XDG_CACHE_HOME": tmp,
+        }
         for name in ("NOVACTL_INVENTORY", "PYTHONDONTWRITEBYTECODE"):
             env.pop(name, None)
         check_checkout(python, env)
