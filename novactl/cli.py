@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from itertools import islice
 from typing import Any, NoReturn
 
 import click
@@ -26,6 +27,10 @@ LOG_FORMAT = "%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s [-] %(m
 
 # Global options a user may also put after the subcommand (`flavor-list -i inv.yaml`): name -> takes a value.
 GLOBAL_OPTIONS = {"-i": True, "--inventory": True, "--debug": False, "--no-color": False}
+# Short spellings click is given as their long ones. click tries every option as a long one first, and
+# for an unknown one builds a NoSuchOption (spelling suggestions from difflib, a translated message)
+# before it falls back to the short one: a cost every `-i FILE` would pay at start-up.
+LONG_SPELLINGS = {"-i": "--inventory"}
 
 
 class NovactlGroup(click.Group):
@@ -56,7 +61,7 @@ class NovactlGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, hoist_global_options(args))
+        return super().parse_args(ctx, spell_long(hoist_global_options(args)))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -106,6 +111,27 @@ def hoist_global_options(args: list[str]) -> list[str]:
         else:
             after.append(arg)
     return hoisted + before + after
+
+
+def spell_long(args: list[str]) -> list[str]:
+    """The global options before the subcommand with their short spellings made long (LONG_SPELLINGS):
+    `-i F` -> `--inventory F`, `-iF` -> `--inventory=F`; the same values reach click."""
+    spelled: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        short, attached = arg[:2], arg[2:]
+        if short in LONG_SPELLINGS and not arg.startswith("--"):
+            if attached:  # click reads `-i=F` as the value "=F", and `--inventory==F` likewise
+                spelled.append(f"{LONG_SPELLINGS[short]}={attached}")
+            else:
+                spelled += [LONG_SPELLINGS[short], *islice(rest, 1)]
+        elif GLOBAL_OPTIONS.get(arg):  # its value, whatever it looks like, is not an option
+            spelled += [arg, *islice(rest, 1)]
+        elif arg.startswith("-") and arg not in ("-", "--"):
+            spelled.append(arg)
+        else:  # the subcommand (or `--`, or `-`, which click takes as one): nothing after is a global option
+            spelled += [arg, *rest]
+    return spelled
 
 
 def _subcommand_position(args: list[str]) -> int | None:

@@ -38,7 +38,7 @@ DEFAULT_WEIGHERS = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Flavor:
     """Nova's flavor: the resources an instance asks for."""
 
@@ -59,7 +59,7 @@ class Flavor:
         return (self.disk + self.ephemeral) * 1024 + self.swap
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Image:
     """A catalogue image, as Glance v2 describes it; its file is on this machine."""
 
@@ -73,7 +73,7 @@ class Image:
     properties: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Network:
     """A network guests attach to: a bridge on every host, with Neutron's subnet fields when given."""
 
@@ -91,7 +91,7 @@ class Network:
     ipam_host: str | None = None  # the host whose lock and lease files allocate the fixed IPs (fixed_ips.py)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Keypair:
     """Nova's keypair: a public key injected into guests; the private key stays on this machine."""
 
@@ -119,7 +119,7 @@ def blob_type(public_key: str) -> str | None:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ServerGroupDef:
     """A server group's definition; its members are learned from the hosts."""
 
@@ -128,7 +128,7 @@ class ServerGroupDef:
     id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class HostConfig:
     """One host as the inventory describes it, with `defaults` applied."""
 
@@ -176,7 +176,7 @@ class HostConfig:
         return f"{self.instances_path}/{self.base_dir_name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SchedulerConfig:
     """The `scheduler:` section: Nova's filter scheduler options, with Nova's defaults."""
 
@@ -200,7 +200,7 @@ class SchedulerConfig:
     pci_alias: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Inventory:
     """The whole inventory, validated: hosts, catalogue (flavors, images, keypairs), networks, groups."""
 

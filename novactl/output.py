@@ -22,7 +22,7 @@ MIN_FIT_WIDTH = 4  # a column squeezed to fit the terminal keeps at least this m
 QUOTING = ("all", "minimal", "none", "nonnumeric")  # --quote NAME is csv's QUOTE_NAME
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Shown:
     """A value with its own face in tables: machine formats get `value`, tables `text`
     (e.g. None shown as "-", None as "unbounded", a list joined with commas)."""
@@ -31,7 +31,7 @@ class Shown:
     text: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Listing:
     """Rows under columns (cliff's Lister), with what a table shows besides and what stderr gets."""
 
@@ -50,7 +50,7 @@ class Listing:
     gauges: list[Gauge] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Gauge:
     """A used/limit column pair drawn as a usage bar on a terminal table."""
 
@@ -60,7 +60,7 @@ class Gauge:
     unit: str = ""
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ShowOne:
     """One object's fields (cliff's ShowOne), printed as Nova's Property | Value table."""
 
@@ -73,7 +73,7 @@ class ShowOne:
     warnings: list[str] = field(default_factory=list)  # as Listing.warnings
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Style:
     """openstackclient's formatter options."""
 

@@ -3,7 +3,7 @@ global options after the command, and "did you mean" for a mistyped command."""
 
 from __future__ import annotations
 
-from novactl.cli import hoist_global_options
+from novactl.cli import hoist_global_options, spell_long
 from tests.unit.runner import invoke, run
 
 
@@ -95,6 +95,21 @@ def test_hoisting_moves_only_global_options_and_stops_at_double_dash():
     ]
     assert hoist_global_options(["-i", "a.yaml", "show", "--", "-i"]) == ["-i", "a.yaml", "show", "--", "-i"]
     assert hoist_global_options(["--debug"]) == ["--debug"]
+
+
+def test_short_global_options_reach_click_spelled_long_with_the_same_values():
+    assert spell_long(["-i", "-i", "--debug", "show", "-i", "x"]) == ["--inventory", "-i", "--debug", "show", "-i", "x"]
+    assert spell_long(["-ix.yaml", "show"]) == ["--inventory=x.yaml", "show"]
+    assert spell_long(["-i=x.yaml", "show"]) == ["--inventory==x.yaml", "show"]  # click's value "=x.yaml" either way
+    assert spell_long(["--", "-i", "x"]) == ["--", "-i", "x"]
+    assert spell_long(["-i"]) == ["--inventory"]  # click still says the option needs a value
+
+
+def test_short_inventory_option_attached_or_after_the_command(fake_cluster):
+    expected = invoke(fake_cluster, "flavor-list", "-f", "value", "-c", "Name")
+    for args in ([f"-i{fake_cluster}", "flavor-list"], ["flavor-list", "-i", str(fake_cluster)]):
+        done = run(*args, "-f", "value", "-c", "Name")
+        assert (done.exit_code, done.stdout, done.stderr) == (0, expected, "")
 
 
 def complete(fake_cluster, words: str) -> list[str]:
