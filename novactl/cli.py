@@ -20,7 +20,7 @@ import click
 from novactl import __version__
 from novactl.commands import HELP_GROUPS
 from novactl.commands.index import COMMANDS
-from novactl.errors import EXIT_FAILED, EXIT_USAGE, NovactlError, did_you_mean
+from novactl.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, NovactlError, did_you_mean
 
 # Nova's default logging_default_format_string, minus the request context it does not have here.
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s [-] %(message)s"
@@ -42,7 +42,15 @@ class NovactlGroup(click.Group):
         extra.pop("standalone_mode", None)
         try:
             code = super().main(args=argv, prog_name=prog_name or "novactl", standalone_mode=False, **extra)
-        except click.exceptions.Abort:
+        except _Escaped as exc:
+            _escaped(exc.__cause__, argv)
+        except click.exceptions.Abort as exc:
+            # click raises Abort `from` an EOFError or KeyboardInterrupt it caught outside a command; a
+            # prompt raises it `from None` on Ctrl-D or Ctrl-C, the key's exception then its context.
+            if exc.__cause__ is not None:
+                _escaped(exc.__cause__, argv)
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                sys.exit(EXIT_INTERRUPTED)
             click.echo("Aborted.", err=True)
             sys.exit(EXIT_FAILED)
         except click.ClickException as exc:
@@ -56,9 +64,16 @@ class NovactlGroup(click.Group):
             first, *rest = str(exc).splitlines() or [""]
             _error(first, rest)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """The command, with the two exceptions click's `main` would make a bare "Aborted." (exit 1)
+        carried past it: an EOFError (from a connection, never the terminal: a prompt turns the
+        terminal's into click.Abort itself) and Ctrl-C's KeyboardInterrupt."""
+        try:
+            return super().invoke(ctx)
+        except (EOFError, KeyboardInterrupt) as exc:
+            raise _Escaped from exc
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, spell_long(hoist_global_options(args)))
@@ -90,6 +105,26 @@ class NovactlGroup(click.Group):
             if rows:
                 with formatter.section(HELP_GROUPS[key]):
                     formatter.write_dl(rows)
+
+
+class _Escaped(Exception):
+    """An EOFError or KeyboardInterrupt that left a command (its `__cause__`)."""
+
+
+def _escaped(exc: BaseException, argv: Sequence[str]) -> NoReturn:
+    """Exit for an EOFError or KeyboardInterrupt no code of novactl's caught: Ctrl-C exits 130 (README),
+    an EOFError is a bug (a host error let through untyped): one ERROR line naming it, its traceback
+    only with --debug, exit 1."""
+    if isinstance(exc, KeyboardInterrupt):
+        click.echo(err=True)  # after the terminal's ^C, so the shell's prompt starts a line of its own
+        sys.exit(EXIT_INTERRUPTED)
+    if "--debug" in argv:
+        import logging
+
+        logging.getLogger("novactl").error("internal error", exc_info=exc)
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__} (no message)"
+    _error(f"internal error: {what}; --debug shows where")
+    sys.exit(EXIT_FAILED)
 
 
 def hoist_global_options(args: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ EXIT_FAILED = 1  # the operation was attempted and failed (host error, every att
 EXIT_USAGE = 2  # bad input: inventory, options, names; nothing touched any host
 EXIT_NO_VALID_HOST = 3  # the scheduler found no host for the request
 EXIT_NOT_FOUND = 4  # the named instance, host or group does not exist
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports a command the signal ended
 
 
 class NovactlError(Exception):

@@ -26,7 +26,7 @@ from novactl.hoststate import InstanceInfo
 from novactl.lifecycle import check_state, find
 from novactl.models import Inventory
 from novactl.poller import poll
-from novactl.remote.ssh import HostKeyRefused, paramiko
+from novactl.remote.ssh import HostKeyRefused, exception_text, paramiko
 
 SSH_PORT = 22
 NO_EXIT_STATUS = 255  # the remote end closed without one (killed by a signal): ssh's own code
@@ -61,6 +61,9 @@ def run(
         client = connect(driver, target, pinned, timeout)
         try:
             return session(client, command, fds, timeout)
+        except (paramiko.SSHException, EOFError) as exc:  # the guest or its host dropped the connection
+            lost = f"SSH to {target.address} ({instance.name}): the session was lost: {exception_text(exc)}"
+            raise HostError(instance.host, lost) from None
         finally:
             client.close()
 

@@ -7,6 +7,14 @@ socket or a paramiko Channel: both have recv, sendall, shutdown(SHUT_WR) and clo
 Why this cannot deadlock: each thread waits on one thing only (its source's next bytes, then its
 destination taking them). Neither direction ever waits for the other, so a full window or an idle
 side in one direction cannot stop the other.
+
+An EOF must never reach sshd after the channel's CLOSE: sshd frees a channel once CLOSE went both
+ways and drops the whole SSH connection, every other channel to the host with it, at a later packet
+for it ("ieof packet referred to nonexistent channel": a lab host did, under load, as a libvirt
+connection closed). paramiko's `Channel.shutdown` marks its EOF sent, lets go of the channel's lock,
+then sends it, so a CLOSE sent meanwhile goes first: by `close` here (half-closes and closes are
+serialised), or by paramiko itself answering the host's CLOSE (a channel whose host side has ended
+is not half-closed: `close` ends it, atomically).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ class Splice:
     def __init__(self, a: End, b: End, name: str):
         self._a, self._b = a, b
         self._lock = threading.Lock()
+        self._ending = threading.Lock()  # held by each half-close and close: one at a time, each whole
         self._open_directions = 2
         self._threads = [
             threading.Thread(target=self._copy, args=(a, b), daemon=True, name=f"{name}-out"),
@@ -52,7 +61,9 @@ class Splice:
         try:
             while data := source.recv(_CHUNK):
                 destination.sendall(data)
-            destination.shutdown(socket.SHUT_WR)  # the source ended: the destination sees EOF
+            with self._ending:
+                if not getattr(destination, "eof_received", False):  # a channel's host side may be closing it
+                    destination.shutdown(socket.SHUT_WR)  # the source ended: the destination sees EOF
         except (OSError, EOFError, paramiko.SSHException) as exc:
             LOG.debug("splice: %s", exc)
             self.close()
@@ -64,11 +75,12 @@ class Splice:
 
     def close(self) -> None:
         """Cut both ends: shutdown wakes a thread blocked in a socket's recv, close a channel's."""
-        for end in (self._a, self._b):
-            with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
-                end.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
-                end.close()
+        with self._ending:
+            for end in (self._a, self._b):
+                with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                    end.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                    end.close()
 
     def join(self, timeout: float) -> bool:
         """Wait up to `timeout` s in all for both threads; True if they have ended."""

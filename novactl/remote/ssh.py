@@ -38,6 +38,9 @@ _GZIP_ABOVE = 4096  # bytes of a small file written through the shell above whic
 
 
 _KNOWN_HOSTS_MAX = 16 * 1024 * 1024  # bytes of known_hosts read: a stray device or huge file stays bounded
+# What paramiko raises when the connection or a channel is gone: besides SSHException, EOFError (a
+# peer that closed the socket, re-raised by every later call on the transport) and socket errors.
+LOST = (paramiko.SSHException, EOFError, OSError)
 
 
 class _Transport(paramiko.Transport):
@@ -123,6 +126,8 @@ class SSHConnection:
             raise Unreachable(host.name, f"SSH authentication failed for {host.ssh_user}@{host.address}") from None
         except paramiko.SSHException as exc:
             raise Unreachable(host.name, f"SSH to {host.address}: {exc}") from None
+        except EOFError:  # sshd took the connection, then closed it (restarting, or killed) during the handshake
+            raise Unreachable(host.name, f"SSH to {host.address}: the connection was closed during the SSH handshake") from None
         except TimeoutError:  # socket.timeout is TimeoutError
             raise Unreachable(host.name, f"{host.address}:{host.ssh_port}: timed out after {host.connect_timeout:g} s") from None
         except OSError as exc:  # includes paramiko's NoValidConnectionsError
@@ -133,9 +138,9 @@ class SSHConnection:
         try:
             # Started now: its login-shell start-up overlaps libvirt's.
             self._shell = RemoteShell(transport, host.name, host.connect_timeout)
-        except (paramiko.SSHException, EOFError, OSError) as exc:
+        except LOST as exc:
             self._client.close()
-            raise Unreachable(host.name, f"SSH to {host.address}: cannot open a session: {exc}") from None
+            raise Unreachable(host.name, f"SSH to {host.address}: cannot open a session: {exception_text(exc)}") from None
 
     def run(self, argv: list[str], *, check: bool = True, timeout: float = 300) -> Result:
         status, out, err = self._remote_shell().run(argv, timeout)
@@ -148,8 +153,8 @@ class SSHConnection:
         if self._shell is None or not self._shell.alive:
             try:
                 self._shell = RemoteShell(self._client.get_transport(), self.host.name, self.host.connect_timeout)
-            except (paramiko.SSHException, EOFError, OSError, AttributeError) as exc:  # AttributeError: no transport
-                raise Unreachable(self.host.name, f"SSH to {self.host.address}: the connection was lost ({exc})") from None
+            except (*LOST, AttributeError) as exc:  # AttributeError: no transport
+                raise Unreachable(self.host.name, f"SSH to {self.host.address}: the connection was lost ({exception_text(exc)})") from None
         return self._shell
 
     def read_file(self, path: str) -> bytes | None:
@@ -213,8 +218,8 @@ class SSHConnection:
         def request() -> None:  # paramiko waits for sshd's reply with no deadline of its own
             try:
                 answer["port"] = transport.request_port_forward("127.0.0.1", 0, handler=self._forwarded)
-            except (paramiko.SSHException, EOFError, OSError) as exc:
-                answer["error"] = exc
+            except LOST as exc:
+                answer["error"] = exception_text(exc)
 
         asking = threading.Thread(target=request, daemon=True, name=f"ssh-forward-{self.host.name}")
         asking.start()
@@ -240,7 +245,7 @@ class SSHConnection:
         self._forwards.pop(port, None)
         transport = self._client.get_transport()
         if transport is not None and transport.is_active():
-            with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+            with contextlib.suppress(*LOST):
                 transport.global_request("cancel-tcpip-forward", ("127.0.0.1", port), wait=False)
 
     def connect_loopback(self, port: int) -> paramiko.Channel:
@@ -302,8 +307,8 @@ class SSHConnection:
                 self._send(source, remote_path, progress)
             except TimeoutError:
                 raise HostError(self.host.name, f"writing {remote_path}: no progress for {_STALL} s") from None
-            except (paramiko.SSHException, EOFError, OSError, AttributeError) as exc:  # AttributeError: no transport
-                raise HostError(self.host.name, f"writing {remote_path}: {str(exc) or type(exc).__name__}") from None
+            except (*LOST, AttributeError) as exc:  # AttributeError: no transport
+                raise HostError(self.host.name, f"writing {remote_path}: {exception_text(exc)}") from None
 
     def _send(self, source, remote_path: str, progress: Callable[[int], None] | None) -> None:
         channel = self._client.get_transport().open_session(window_size=_WINDOW, max_packet_size=_PACKET, timeout=self.host.connect_timeout)
@@ -343,12 +348,15 @@ class SSHConnection:
         """`cat -- remote_path` written into `out`; returns cat's exit status and its stderr."""
         try:
             channel = self._client.get_transport().open_session(window_size=_WINDOW, max_packet_size=_RECV_PACKET)
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise HostError(self.host.name, f"reading {remote_path}: cannot open a channel: {exc}") from None
+        except LOST as exc:
+            raise HostError(self.host.name, f"reading {remote_path}: cannot open a channel: {exception_text(exc)}") from None
         try:
             channel.settimeout(_STALL)
-            channel.exec_command(shlex.join(["cat", "--", remote_path]))
-            while data := channel.recv(_READ):
+            try:
+                channel.exec_command(shlex.join(["cat", "--", remote_path]))
+            except LOST as exc:
+                raise HostError(self.host.name, f"reading {remote_path}: {exception_text(exc)}") from None
+            while data := channel.recv(_READ):  # `out` is local: its OSError (disk full) is not the host's
                 out.write(data)
                 if progress:
                     progress(len(data))
@@ -359,10 +367,11 @@ class SSHConnection:
             return status, error.decode(errors="replace").strip()
         except TimeoutError:
             raise HostError(self.host.name, f"reading {remote_path}: no data for {_STALL} s") from None
-        except paramiko.SSHException as exc:
-            raise HostError(self.host.name, f"reading {remote_path}: {exc}") from None
+        except (paramiko.SSHException, EOFError) as exc:
+            raise HostError(self.host.name, f"reading {remote_path}: {exception_text(exc)}") from None
         finally:
-            channel.close()
+            with contextlib.suppress(*LOST):
+                channel.close()
 
     def open_tcp(self, address: str, port: int, timeout: float) -> paramiko.Channel:
         """A direct-tcpip channel from the host to `address:port` (ssh -J's jump), on this connection:
@@ -371,12 +380,19 @@ class SSHConnection:
             return self._client.get_transport().open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0), timeout=timeout)
         except paramiko.ChannelException as exc:
             raise HostError(self.host.name, f"cannot connect from {self.host.name} to {address}:{port}: {exc.text or exc}") from None
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise HostError(self.host.name, f"cannot open a channel to {address}:{port}: {exc or 'timed out'}") from None
+        except LOST as exc:
+            raise HostError(self.host.name, f"cannot open a channel to {address}:{port}: {exception_text(exc)}") from None
 
     def close(self) -> None:
+        """Never raises: a connection the host already dropped is closed all the same."""
         if self._tunnel is not None:
             self._tunnel.close()
         if self._shell is not None:
             self._shell.close()
-        self._client.close()
+        with contextlib.suppress(*LOST):
+            self._client.close()
+
+
+def exception_text(exc: BaseException) -> str:
+    """An exception's message; its type when it has none (paramiko's EOFError, a bare timeout)."""
+    return str(exc) or type(exc).__name__

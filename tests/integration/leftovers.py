@@ -16,8 +16,13 @@ def delete_leftovers(inventory: Path) -> None:
 
 
 def assert_clean(lab: Lab) -> None:
-    """No domain, no instance directory, no claim, no held lock on any host."""
+    """No domain, no instance directory, no claim, no held lock on any host, and every host's sshd
+    answering (libvirtd answers `virsh list` here): the lab as the next test needs it. A host whose
+    sshd a test left down gets it back, and that test fails."""
     for host in lab.hosts:
+        if not lab.sshd_answers(host):
+            lab.start_sshd(host)
+            raise AssertionError(f"{host.name}: sshd did not answer after the test (started again)")
         assert lab.virsh(host, "list", "--all", "--name").strip() == "", host.name
         entries = lab.exec(host, ["ls", "-A", "/var/lib/novactl/instances"]).stdout.split()
         assert [e for e in entries if e != "_base"] == [], host.name

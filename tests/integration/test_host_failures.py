@@ -28,8 +28,7 @@ BOUND = 120  # seconds a command may take after it is continued: generous, never
 @contextmanager
 def sshd_killed(lab: Lab, host: str) -> Iterator[None]:
     """Every sshd of the host, the listener and the open sessions (novactl's among them), SIGKILLed."""
-    pids = lab.exec(host, ["pidof", "sshd"]).stdout.split()
-    lab.exec(host, ["kill", "-KILL", *pids])
+    lab.kill_sshd(host)
     try:
         yield
     finally:

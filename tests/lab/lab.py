@@ -340,11 +340,30 @@ class Lab:
         return self.exec(host, ["virsh", "-c", "qemu:///system", *args], timeout=timeout).stdout
 
     def start_sshd(self, host: LabHost | str) -> None:
+        """Start sshd unless one answers; returns once it sends its banner (an open port alone may be
+        a killed listener's, not yet gone)."""
         h = self.host(host)
-        if _port_open(h.address, 22):
+        if self.sshd_answers(h):
             return  # already running
         self.exec(h, ["/usr/sbin/sshd", "-f", str(h.root / "ssh/sshd_config"), "-E", str(h.root / "log/sshd.log")])
-        _wait_for(lambda: _port_open(h.address, 22), 10, f"sshd on {h.name}")
+        _wait_for(lambda: self.sshd_answers(h), 30, f"sshd on {h.name}")
+
+    def sshd_answers(self, host: LabHost | str) -> bool:
+        """sshd on the host's port 22 accepts and sends its banner (a loaded machine may take seconds)."""
+        try:
+            with socket.create_connection((self.host(host).address, 22), timeout=1) as sock:
+                sock.settimeout(5)
+                return sock.recv(256).startswith(b"SSH-")
+        except OSError:
+            return False
+
+    def kill_sshd(self, host: LabHost | str) -> None:
+        """SIGKILL every sshd of the host, the listener and the open sessions; returns once all are gone."""
+        h = self.host(host)
+        pids = self.exec(h, ["pidof", "sshd"], check=False).stdout.split()
+        if pids:
+            self.exec(h, ["kill", "-KILL", *pids], check=False)
+        _wait_for(lambda: self.exec(h, ["pidof", "sshd"], check=False).returncode != 0, 10, f"sshd on {h.name} to die")
 
     def stop_sshd(self, host: LabHost | str) -> None:
         """Stop the listening sshd (open sessions stay, as with a service stop)."""
@@ -475,14 +494,6 @@ def _wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise LabError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.02)
-
-
-def _port_open(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _tree_bytes(d: Path) -> dict[str, bytes]:

@@ -182,6 +182,46 @@ def test_bridge_closes_the_client_when_the_host_side_ends() -> None:
     assert client.recv(100) == b""  # EOF, not a wait: libvirt's client sees the connection end
 
 
+class _SlowEofChannel:
+    """A channel end whose half-close, like paramiko's, marks its EOF sent and only later sends it;
+    records what reaches the wire, in order."""
+
+    def __init__(self) -> None:
+        self.wire: list[str] = []
+        self.building = threading.Event()
+        self._closed = threading.Event()
+
+    def recv(self, size: int) -> bytes:
+        self._closed.wait(30)
+        return b""
+
+    def sendall(self, data: bytes) -> None:
+        self.wire.append("data")
+
+    def shutdown(self, how: int) -> None:
+        if how == socket.SHUT_WR:
+            self.building.set()
+            time.sleep(0.3)  # the window in which another thread's close would overtake the EOF
+            self.wire.append("eof")
+
+    def close(self) -> None:
+        self.wire.append("close")
+        self._closed.set()
+
+
+def test_a_close_never_overtakes_a_half_close_in_flight() -> None:
+    """sshd drops the whole SSH connection for an EOF on a channel it has freed after both CLOSEs, so
+    a half-close must be on the wire before a close from another thread (the tunnel's, at the end of a
+    command) starts."""
+    client, client_end = socket.socketpair()
+    channel = _SlowEofChannel()
+    bridge = Splice(client_end, channel, "test")
+    client.close()  # libvirt's client ends its connection: the bridge half-closes the channel
+    assert channel.building.wait(10)
+    bridge.close()  # meanwhile the tunnel is closed
+    assert channel.wire[:2] == ["eof", "close"], channel.wire
+
+
 # -- known_hosts as OpenSSH reads it ---------------------------------------------------------------
 
 ED = b"\x00\x00\x00\x0bssh-ed25519" + b"\x00\x00\x00\x20" + b"E" * 32
@@ -310,3 +350,56 @@ def test_a_send_on_a_dead_ssh_connection_is_a_host_error(shell: RemoteShell, mon
     with pytest.raises(HostError, match=r"^here: remote shell: the SSH connection was lost"):
         shell.run(["true"], timeout=10)
     assert not shell.alive
+
+
+def test_a_dead_connection_whose_close_fails_too_is_still_a_host_error(shell: RemoteShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retiring the shell closes its channel, which sends to the host: paramiko raises EOFError there
+    too when the socket is gone, and that must not replace the HostError (nor escape a later close)."""
+
+    def dead(*_args: object) -> None:
+        raise EOFError
+
+    process_channel = shell._channel
+    monkeypatch.setattr(process_channel, "sendall", dead)
+    monkeypatch.setattr(process_channel, "close", dead)
+    with pytest.raises(HostError, match=r"^here: remote shell: the SSH connection was lost"):
+        shell.run(["true"], timeout=10)
+    shell.close()
+    monkeypatch.undo()
+    process_channel.close()
+
+
+def _ssh_server_that_hangs_up(after: bytes) -> tuple[socket.socket, int]:
+    """A TCP listener that sends `after` (an SSH banner, say) to each connection, then closes it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(after)
+                conn.recv(65536)  # the client's banner and key exchange init
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, listener.getsockname()[1]
+
+
+def test_sshd_closing_during_the_handshake_is_unreachable_not_eoferror(tmp_path) -> None:
+    """paramiko raises EOFError from connect when sshd closes after its banner (restarting, killed)."""
+    from novactl.models import HostConfig
+    from novactl.remote.ssh import SSHConnection
+
+    listener, port = _ssh_server_that_hangs_up(b"SSH-2.0-OpenSSH_9.2\r\n")
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("")
+    host = HostConfig(
+        name="h", address="127.0.0.1", ssh_port=port, known_hosts=str(known_hosts), ssh_key=str(tmp_path / "key"), connect_timeout=5
+    )
+    try:
+        with pytest.raises(Unreachable, match=r"^h: SSH to 127\.0\.0\.1: the connection was closed during the SSH handshake$"):
+            SSHConnection(host)
+    finally:
+        listener.close()
