@@ -14,6 +14,7 @@ import contextlib
 import os
 import secrets
 import shlex
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -21,6 +22,12 @@ from typing import Any, Protocol
 
 from novactl.errors import HostError
 from novactl.models import HostConfig
+
+# paramiko imports invoke (unittest.mock, asyncio, ssl: a third of paramiko's import time) only to
+# run `Match exec` lines of OpenSSH config files, which novactl never reads; a CLI pays import time
+# on every run. Set here, in the package every paramiko importer of novactl lives in, so it is set
+# before paramiko's first import whichever module comes first (a boot imports paramiko via splice.py).
+sys.modules.setdefault("invoke", None)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

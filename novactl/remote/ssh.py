@@ -9,14 +9,9 @@ import gzip
 import os
 import secrets
 import shlex
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-
-# paramiko imports invoke (~100 ms) only to run `Match exec` lines of OpenSSH config files, which
-# novactl never reads; a CLI pays import time on every run. Set before paramiko's first import.
-sys.modules.setdefault("invoke", None)  # type: ignore[arg-type]
 
 import paramiko
 

@@ -10,6 +10,7 @@ import os
 import select
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -403,3 +404,14 @@ def test_sshd_closing_during_the_handshake_is_unreachable_not_eoferror(tmp_path)
             SSHConnection(host)
     finally:
         listener.close()
+
+
+# -- import cost -------------------------------------------------------------------------------------
+
+
+def test_the_libvirt_driver_imports_paramiko_without_invoke():
+    """paramiko imports invoke (a third of its import time) unless told it is absent; whichever novactl
+    module imports paramiko first (a boot: remote/splice.py, by way of the driver's migrate.py)."""
+    code = "import sys, novactl.drivers.libvirt.driver; print('paramiko' in sys.modules, sys.modules.get('invoke') is not None)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["True", "False"]
