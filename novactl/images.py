@@ -132,10 +132,16 @@ def image_source(inventory: Inventory, image: Image) -> str:
     return str(inventory.source_dir / os.path.expanduser(image.file))
 
 
-def sendable_image_source(inventory: Inventory, image: Image) -> str:
-    """The image's file, once qemu-img agrees it is the disk image the inventory declares."""
+def readable_image_source(inventory: Inventory, image: Image) -> str:
+    """The image's file, refused (exit 2) when it is missing or unreadable; its content is not read."""
     source = image_source(inventory, image)
     if not os.access(source, os.R_OK) or not os.path.isfile(source):
         raise UsageError(f"image {image.name}: file {source} is missing or unreadable")
+    return source
+
+
+def sendable_image_source(inventory: Inventory, image: Image) -> str:
+    """The image's file, once qemu-img agrees it is the disk image the inventory declares."""
+    source = readable_image_source(inventory, image)
     check_disk_image(Path(source), image.disk_format, image.name)
     return source

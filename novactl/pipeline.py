@@ -19,13 +19,14 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from novactl import configdrive, crashpoints, fixed_ips, ipam, server_groups
 from novactl.claims import ClaimFailed
 from novactl.drivers.base import SpawnRequest
 from novactl.errors import EXIT_FAILED, HostError, NotFound, NovactlError, NoValidHost, UsageError, unknown
 from novactl.hoststate import HostState, InstanceInfo
-from novactl.images import image_source, sendable_image_source
+from novactl.images import check_disk_image, image_source, readable_image_source
 from novactl.instances import resolve
 from novactl.inventory_schema import HOSTNAME
 from novactl.models import Flavor, Image, Inventory, Network
@@ -42,6 +43,7 @@ LOG = logging.getLogger("novactl.conductor")
 MAX_COUNT = 1000
 MAX_METADATA_ITEMS = 128  # Nova's default metadata_items quota
 _DRIVES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="configdrive")  # threads start on first use
+_IMAGE_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-check")
 # fullmatch, never match with $: $ also matches before a final newline, so "x\n" passed.
 SAFE_INSTANCE_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
@@ -165,7 +167,11 @@ def _hinted_instance(cluster: Cluster, hint: str, value: str) -> str:
 
 
 def validate(inventory: Inventory, request: BootRequest, need_image_file: bool = True) -> tuple[Flavor, Image | None]:
-    """Everything checkable before a host is contacted; raises UsageError (exit 2)."""
+    """Everything checkable before a host is contacted; raises UsageError (exit 2).
+
+    `need_image_file`: the image's file must exist and be readable. What qemu-img finds in it is
+    checked by `boot`, while the hosts are polled.
+    """
     if not SAFE_INSTANCE_NAME.fullmatch(request.name) or not re.fullmatch(HOSTNAME, request.name):
         raise UsageError(f"instance name {request.name!r} is not a safe host name (letters, digits, '-'; at most 63)")
     if request.max_count > MAX_COUNT:
@@ -194,7 +200,7 @@ def validate(inventory: Inventory, request: BootRequest, need_image_file: bool =
     if flavor.disk and flavor.disk < image.min_disk:
         raise UsageError(f"flavor {flavor.name}'s disk ({flavor.disk} GB) is below image {image.name}'s min_disk ({image.min_disk} GB)")
     if need_image_file:
-        sendable_image_source(inventory, image)
+        readable_image_source(inventory, image)
     return flavor, image
 
 
@@ -214,7 +220,11 @@ def _validate_guest_data(inventory: Inventory, request: BootRequest) -> None:
 def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, int], None] | None = None) -> list[BootOutcome]:
     """Build every instance the scheduler placed; a multi-create builds them in parallel."""
     flavor, image = validate(inventory, request)
+    # qemu-img reads the image file while the hosts are polled (its start-up is off the boot's path);
+    # a file that is not the declared disk image is still refused (exit 2) before anything is claimed.
+    image_checked = _IMAGE_CHECKS.submit(check_disk_image, Path(image_source(inventory, image)), image.disk_format, image.name)
     with poll(inventory) as cluster:
+        image_checked.result()
         spec, result = plan(inventory, request, cluster)
         if not result.ok:
             raise result.no_valid_host()

@@ -289,7 +289,7 @@ def test_a_qcow2_declared_raw_is_refused_and_a_real_raw_disk_passes(tmp_path):
     check_disk_image(raw, "raw", "i")
 
 
-def test_boot_refuses_an_image_file_that_is_not_its_format_before_any_host(cluster, run_main):
+def test_boot_refuses_an_image_file_that_is_not_its_format_before_anything_is_claimed(cluster, run_main):
     (cluster.parent / "cirros.qcow2").write_text("not an image\n")
     result = run_main("-i", str(cluster), "boot", "--flavor", "m1.tiny", "--image", "cirros", "x")
     assert result.exit_code == 2
