@@ -87,10 +87,16 @@ def undefine(domain: libvirt.virDomain) -> None:
 
 
 @host_errors
-def save_state(host: Host, instance: InstanceInfo, domain: libvirt.virDomain | None = None) -> None:
-    """Write the instance's novactl metadata to its persistent definition and, while it runs, the live one."""
+def save_state(host: Host, instance: InstanceInfo, domain: libvirt.virDomain | None = None, active: bool | None = None) -> None:
+    """Write the instance's novactl metadata to its persistent definition and, while it runs, the live one.
+
+    `active`: whether the domain runs, when the caller has just seen it (spawn: one libvirt round trip
+    fewer); None asks libvirt.
+    """
     domain = domain or lookup(host, instance.uuid)
-    flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if domain.isActive() else 0)
+    if active is None:
+        active = bool(domain.isActive())
+    flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if active else 0)
     domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata.to_plain_xml(instance), metadata.PREFIX, metadata.NAMESPACE, flags)
 
 

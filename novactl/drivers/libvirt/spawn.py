@@ -53,7 +53,7 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
         if request.wait:
             guest.wait_running(domain, config.name)
         instance.vm_state, instance.task_state = "active", None  # BUILD ends here, as in Nova
-        guest.save_state(host, instance, domain)
+        guest.save_state(host, instance, domain, active=True)  # create() returned: it runs
         crashpoints.step("boot.active")
         LOG.info("[instance: %s] Instance spawned successfully.", instance.uuid)
     except (HostError, UsageError, libvirt.libvirtError, OSError) as exc:
