@@ -143,6 +143,11 @@ def files(md: InstanceMetadata) -> dict[str, bytes]:
     return result
 
 
+def import_iso_writer() -> None:
+    """Import pycdlib, build_iso's ISO writer, ahead of the first build (a boot does it while its hosts are polled)."""
+    import pycdlib  # noqa: F401
+
+
 def build_iso(md: InstanceMetadata) -> bytes:
     """The config drive image: ISO 9660 (level 3 names), Joliet and Rock Ridge carry the real names."""
     import pycdlib

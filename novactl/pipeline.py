@@ -223,6 +223,8 @@ def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, in
     # qemu-img reads the image file while the hosts are polled (its start-up is off the boot's path);
     # a file that is not the declared disk image is still refused (exit 2) before anything is claimed.
     image_checked = _IMAGE_CHECKS.submit(check_disk_image, Path(image_source(inventory, image)), image.disk_format, image.name)
+    if request.config_drive:
+        _DRIVES.submit(configdrive.import_iso_writer)  # likewise: the drives are built once the hosts are chosen
     with poll(inventory) as cluster:
         image_checked.result()
         spec, result = plan(inventory, request, cluster)
