@@ -100,10 +100,11 @@ def _race(lab: Lab, inventory: Path) -> None:
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
         forced = [["boot", f"ip{i}", *boot, "--availability-zone", f"nova:{hosts[i % 3]}"] for i in range(12)]
         runs = list(pool.map(lambda args: novactl(inventory, *args), forced))
-    codes = sorted(r.returncode for r in runs)
-    assert codes == [0] * 10 + [1] * 2, [(r.returncode, r.stderr[-400:]) for r in runs]
-    for failed in (r for r in runs if r.returncode):
-        assert failed.stderr == "ERROR: No more IP addresses available on network lan.\n", failed.stderr
+    failed = [r for r in runs if r.returncode]
+    # Every failed run in full (pytest would cut a list of them short): which boot, its exit, its stderr.
+    why = "".join(f"\n--- {r.args[r.args.index('boot') + 1]} exited {r.returncode}:\n{r.stderr}" for r in failed)
+    assert sorted(r.returncode for r in runs) == [0] * 10 + [1] * 2, why
+    assert all(r.stderr == "ERROR: No more IP addresses available on network lan.\n" for r in failed), why
     placed = novactl_json(inventory, "list", "--long")
     addresses = sorted((row["Networks"]["lan"][0] for row in placed), key=lambda ip: int(ip.rsplit(".", 1)[1]))
     assert addresses == POOL  # ten boots, ten distinct addresses: the whole pool

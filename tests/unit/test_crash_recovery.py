@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
@@ -77,6 +78,17 @@ def test_the_live_builders_script_lists_held_locks_only(tmp_path) -> None:
         holder.kill()
         holder.wait()
     assert builders.parse_live(out.stdout) == {LIVE}
+
+
+def test_a_dead_builder_stays_dead_while_another_poll_probes_its_lock(tmp_path) -> None:
+    """Two polls probe the same locks at once; one's probe must not make the other see a live builder."""
+    dead = tmp_path / f"builder-{DEAD}.lock"
+    dead.touch()
+    with open(dead) as probing:  # another poll's probe, caught in its instant on the lock
+        fcntl.flock(probing, fcntl.LOCK_SH)
+        out = subprocess.run(["sh", "-c", f'L="$1"; {builders.LIVE_BUILDERS}; exit 0', "sh", str(tmp_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert builders.parse_live(out.stdout) == set()
 
 
 # -- cleanup's decisions ---------------------------------------------------------------------------------

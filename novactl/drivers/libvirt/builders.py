@@ -26,9 +26,12 @@ from novactl.drivers.libvirt.host import Host
 
 TOKEN = re.compile(r"[0-9a-f]{16}")
 LOCK_NAME = re.compile(r"builder-([0-9a-f]{16})\.lock")
-# Prints the file names of the builder locks someone holds in the directory "$L". `flock -n` on a
-# free lock takes it for an instant; only a dead builder's lock is ever free, so nobody waits.
-LIVE_BUILDERS = 'for l in "$L"/builder-*.lock; do [ -f "$l" ] && ! flock -n "$l" true && echo "${l##*/}"; done'
+# Prints the file names of the builder locks someone holds in the directory "$L". The probe asks for
+# a shared lock for an instant (`flock -n -s`): that fails only while the builder holds its exclusive
+# lock, never because another poll probes the same file at that moment. An exclusive probe did: two
+# probes at once each saw the other's instant as a live builder, and with 12 boots polling a killed
+# boot still answered live 25 s after the kill: its lease was not reclaimed and a boot failed.
+LIVE_BUILDERS = 'for l in "$L"/builder-*.lock; do [ -f "$l" ] && ! flock -n -s "$l" true && echo "${l##*/}"; done'
 LOCK_TIMEOUT = 30  # seconds: nobody else ever takes a builder lock but for an instant
 
 

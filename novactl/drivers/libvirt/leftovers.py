@@ -51,7 +51,7 @@ echo {SECTION}
 for l in "$3"/builder-*.lock; do [ -f "$l" ] && echo "${{l##*/}}"; done
 echo {SECTION}
 mkdir -p -- "$3"
-for p in "$4"/*.part-*; do [ -e "$p" ] || continue; n=${{p##*/}}; flock -n "$3/image-${{n%%.part-*}}.lock" true && echo "$n"; done
+for p in "$4"/*.part-*; do [ -e "$p" ] || continue; n=${{p##*/}}; flock -n -s "$3/image-${{n%%.part-*}}.lock" true && echo "$n"; done
 echo {SECTION}
 for i in /sys/class/net/*; do n=${{i##*/}}; case $n in tap*) echo "tap $n";; esac
   if [ -d "$i/bridge" ]; then a=$(cat "$i/ifalias" 2>/dev/null); echo "bridge $n ${{a:--}}" $(ls "$i/brif"); fi; done
