@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import random
 import re
@@ -21,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from novactl import configdrive, crashpoints, fixed_ips, ipam, server_groups
+from novactl import configdrive, crashpoints, fixed_ips, ipam, server_groups, start_gate
 from novactl.claims import ClaimFailed
 from novactl.drivers.base import SpawnRequest
 from novactl.errors import EXIT_FAILED, HostError, NotFound, NovactlError, NoValidHost, UsageError, unknown
@@ -41,6 +42,7 @@ LOG = logging.getLogger("novactl.conductor")
 # Instances one `boot` may ask for: well past a small cluster's room, while the scheduler's work and
 # the dry run's plan stay small (100,000 took 4.5 s and 176 MB in a dry run before this cap).
 MAX_COUNT = 1000
+MAX_BUILDS_AT_ONCE = 16  # a multi-create's builds running side by side, one thread each
 MAX_METADATA_ITEMS = 128  # Nova's default metadata_items quota
 _DRIVES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="configdrive")  # threads start on first use
 _IMAGE_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-check")
@@ -239,9 +241,11 @@ def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, in
         for instance, host, _limits in jobs:
             instance.host = host  # the lease records where the instance is built (informational)
         fixed_ips.allocate(cluster, _boot_network(inventory, request), [instance for instance, _host, _limits in jobs])
-        with ThreadPoolExecutor(max_workers=min(count, 16), thread_name_prefix="build") as pool:
+        side_by_side = min(count, MAX_BUILDS_AT_ONCE)
+        gates = start_gate.gates(count, side_by_side)
+        with ThreadPoolExecutor(max_workers=side_by_side, thread_name_prefix="build") as pool:
             futures = [
-                pool.submit(_build, cluster, request, instance, host, limits, progress, index)
+                pool.submit(_build, cluster, request, instance, host, limits, progress, index, gates[index])
                 for index, (instance, host, limits) in enumerate(jobs)
             ]
         for (instance, _host, _limits), future in zip(jobs, futures, strict=True):
@@ -304,6 +308,7 @@ def _build(
     limits: dict[str, float],
     progress,
     launch_index: int = 0,
+    gate: start_gate.StartGate | None = None,
 ) -> BootOutcome:
     """Claim and spawn one instance, rescheduling on failure (Nova's build retry loop).
 
@@ -331,7 +336,8 @@ def _build(
                 image = inventory.image(instance.image_id)
                 source = image_source(inventory, image)
                 iso = drive.result() if drive else None
-                driver.spawn(SpawnRequest(instance, image, source, network, on_progress, request.wait, iso))
+                arrive = functools.partial(gate.arrive, launch_index) if gate else None
+                driver.spawn(SpawnRequest(instance, image, source, network, on_progress, request.wait, iso, arrive))
                 fixed_ips.bind(cluster, instance)
                 return outcome
             except ClaimFailed as exc:
@@ -352,6 +358,8 @@ def _build(
             host, limits = _reschedule(cluster, request, failed_hosts, outcome)
         raise NoValidHost(_attempts_message(instance, outcome))
     finally:
+        if gate:
+            gate.leave(launch_index)
         for fresh in owned:
             fresh.close()
 

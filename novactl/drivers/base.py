@@ -41,6 +41,8 @@ class SpawnRequest:
     progress: Callable[[int], None] | None = None  # bytes sent, for a progress bar
     wait: bool = True  # return only once libvirt reports the domain running
     config_drive: bytes | None = None  # the ISO to write as <instance dir>/disk.config (configdrive.py)
+    # Multi-create (start_gate.py): called once the guest is launched paused; returns when it may run.
+    start_gate: Callable[[], None] | None = None
 
 
 @dataclass

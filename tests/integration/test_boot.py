@@ -107,6 +107,26 @@ def test_a_host_that_fails_spawn_is_retried_elsewhere_and_left_clean(lab: Lab, i
     assert lab.exec(broken, ["ls", "-A", "/var/lib/novactl/claims"]).stdout.strip() == ""
 
 
+def test_max_count_runs_every_guest_even_when_a_sibling_is_rescheduled(lab: Lab, inventory: Path) -> None:
+    """A multi-create launches its guests paused and runs them together (novactl/start_gate.py): the
+    siblings wait for the one whose first host fails, and every guest ends running."""
+    broken = lab.hosts[0]  # the first instance's choice (ties go to the lowest name); the others spread
+    instances = "/var/lib/novactl/instances"
+    lab.exec(broken, ["sh", "-c", f"mount --bind {instances} {instances} && mount -o remount,bind,ro {instances}"])
+    try:
+        done = novactl(inventory, "boot", "mc", "--flavor", "m1.tiny", "--image", "marker", "--max-count", "3")
+    finally:
+        lab.exec(broken, ["umount", instances])
+    assert done.returncode == 0, done.stderr
+    assert f"on {broken.name} failed" in done.stderr
+    rows = novactl_json(inventory, "list", "--long")
+    assert sorted(r["Name"] for r in rows) == ["mc-1", "mc-2", "mc-3"] and {r["Status"] for r in rows} == {"ACTIVE"}
+    assert broken.name not in {r["Host"] for r in rows}
+    for row in rows:
+        assert lab.virsh(row["Host"], "domstate", f"instance-{row['ID'][:8]}").strip() == "running"
+    assert lab.virsh(broken, "list", "--all", "--name").strip() == ""
+
+
 def test_bad_input_touches_no_host(lab: Lab, inventory: Path) -> None:
     cases = [
         (["boot", "x", "--flavor", "nope", "--image", "marker"], "unknown flavor 'nope'"),
