@@ -15,21 +15,25 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
 from novactl.drivers import ComputeDriver, make_driver
 from novactl.drivers.base import CachedImage, ImageCacheListing
+from novactl.drivers.libvirt.imagecache import IMAGE_LOCK_TIMEOUT, SCAN_TIMEOUT
 from novactl.drivers.libvirt.paths import base_name
 from novactl.errors import HostError, NovactlError, UsageError
 from novactl.models import HostConfig, Image, Inventory
+from novactl.poller import poll_deadline
+from novactl.remote.fanout import each_host
 
 DEFAULT_MIN_AGE = 24 * 3600.0  # Nova's remove_unused_original_minimum_age_seconds
 MAX_PARALLEL_TRANSFERS = 4  # warm: images leave this machine's link at most this many at a time
+MIN_TRANSFER_RATE = 1024**2  # bytes/s: warm gives up on a host whose transfer is slower (a backstop)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 T = TypeVar("T")
@@ -93,8 +97,10 @@ def prune(inventory: Inventory, hosts: list[HostConfig], min_age: float, dry_run
         if not any(isinstance(s, ImageCacheListing) and any(b.name == wanted for b in s.bases) for _, s in scans):
             raise UsageError(f"image {image.name} is not cached on {', '.join(h.name for h in hosts) or 'any host'}")
 
-    def prune_host(item: tuple[HostConfig, ImageCacheListing | NovactlError]) -> list[CacheRow]:
-        host, listing = item
+    listings = {host.name: listing for host, listing in scans}
+
+    def prune_host(host: HostConfig) -> list[CacheRow]:
+        listing = listings[host.name]
         if isinstance(listing, NovactlError):
             return [_error_row(host, listing)]
         rows = []
@@ -104,7 +110,11 @@ def prune(inventory: Inventory, hosts: list[HostConfig], min_age: float, dry_run
                     rows.append(_prune_one(driver, host, base, listing, min_age, dry_run, _image_of(inventory, base)))
         return rows
 
-    return [row for rows in _parallel(prune_host, scans) for row in rows]
+    pruned = _parallel(prune_host, [host for host, _listing in scans], _scan_deadline)
+    rows: list[CacheRow] = []
+    for (host, _listing), found in zip(scans, pruned, strict=True):
+        rows += found if isinstance(found, list) else [_error_row(host, found)]
+    return rows
 
 
 def _prune_one(
@@ -168,7 +178,15 @@ def warm(
         say(f"{host.name}: {result}")
         return WarmRow(host.name, result)
 
-    return _parallel(warm_host, hosts, MAX_PARALLEL_TRANSFERS)
+    # A backstop for each host: the transfers it may queue behind, each waiting for the image's lock on
+    # its host and then sending at no less than MIN_TRANSFER_RATE.
+    waves = -(-len(hosts) // MAX_PARALLEL_TRANSFERS)
+    sending = os.path.getsize(image.file) / MIN_TRANSFER_RATE if os.path.isfile(image.file) else 0.0
+    warmed = _parallel(warm_host, hosts, lambda host: waves * (poll_deadline(host) + IMAGE_LOCK_TIMEOUT + sending), MAX_PARALLEL_TRANSFERS)
+    return [
+        row if isinstance(row, WarmRow) else WarmRow(host.name, f"ERROR: {row}", row.exit_code)
+        for host, row in zip(hosts, warmed, strict=True)
+    ]
 
 
 def format_duration(seconds: float) -> str:
@@ -189,21 +207,29 @@ def _driver(host: HostConfig, inventory: Inventory) -> Iterator[ComputeDriver]:
 
 
 def _scan_all(inventory: Inventory, hosts: list[HostConfig]) -> list[tuple[HostConfig, ImageCacheListing | NovactlError]]:
-    def scan(host: HostConfig) -> tuple[HostConfig, ImageCacheListing | NovactlError]:
-        try:
-            with _driver(host, inventory) as driver:
-                return host, driver.image_cache()
-        except NovactlError as exc:
-            return host, exc
+    def scan(host: HostConfig) -> ImageCacheListing:
+        with _driver(host, inventory) as driver:
+            return driver.image_cache()
 
-    return _parallel(scan, hosts)
+    return list(zip(hosts, _parallel(scan, hosts, _scan_deadline), strict=True))
 
 
-def _parallel(work: Callable[..., T], items: list, workers: int = 16) -> list[T]:
-    if not items:
-        return []
-    with ThreadPoolExecutor(max_workers=min(len(items), workers), thread_name_prefix="image-cache") as pool:
-        return list(pool.map(work, items))
+def _scan_deadline(host: HostConfig) -> float:
+    """The backstop for a host's scan, or its pruning (removals take their locks without waiting)."""
+    return poll_deadline(host) + SCAN_TIMEOUT
+
+
+def _parallel(
+    work: Callable[[HostConfig], T], hosts: list[HostConfig], deadline: Callable[[HostConfig], float], limit: int | None = None
+) -> list[T | NovactlError]:
+    """work(host) for every host in parallel (remote/fanout.py), in host order: its result, or the
+    NovactlError it raised (NoAnswer at its deadline); any other exception is raised here."""
+    by_name = {host.name: host for host in hosts}
+    outcomes = each_host(lambda name: work(by_name[name]), by_name, lambda name: deadline(by_name[name]), "image-cache", limit)
+    for outcome in outcomes.values():
+        if isinstance(outcome, Exception) and not isinstance(outcome, NovactlError):
+            raise outcome
+    return [outcomes[host.name] for host in hosts]  # type: ignore[misc]
 
 
 def _image_of(inventory: Inventory, base: CachedImage) -> Image | None:

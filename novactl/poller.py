@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from novactl.drivers import ComputeDriver, make_driver
@@ -23,6 +22,7 @@ from novactl.drivers.base import ClusterView, HostReport
 from novactl.errors import HostError, UsageError, unknown
 from novactl.hoststate import HostState, InstanceInfo, build_host_state
 from novactl.models import HostConfig, Inventory
+from novactl.remote.fanout import each_host
 
 LOG = logging.getLogger("novactl.compute.resource_tracker")
 
@@ -80,12 +80,14 @@ def survey(cluster: Cluster) -> ClusterView:
     up = [name for name in cluster.states if name not in view.down]
     if not up:
         return view
-    with ThreadPoolExecutor(max_workers=min(len(up), 16), thread_name_prefix="survey") as pool:
-        surveys = list(pool.map(lambda name: _survey_one(cluster, name), up))
-    for name, found in zip(up, surveys, strict=True):
-        if found is None:
+    deadline = survey_deadline(cluster.inventory)
+    for name, found in each_host(lambda name: cluster.drivers[name].survey(), up, deadline, "survey").items():
+        if isinstance(found, HostError):
+            LOG.warning("%s: survey failed: %s", name, found.reason)
             view.down.append(name)
             continue
+        if isinstance(found, Exception):
+            raise found
         for uuid in found.domains:
             if uuid in view.domains:
                 view.copies.setdefault(uuid, {view.domains[uuid]}).add(name)
@@ -93,14 +95,6 @@ def survey(cluster: Cluster) -> ClusterView:
         view.live_claims |= found.live_claims
         view.directories |= found.directories
     return view
-
-
-def _survey_one(cluster: Cluster, name: str):
-    try:
-        return cluster.drivers[name].survey()
-    except HostError as exc:
-        LOG.warning("%s: survey failed: %s", name, exc.reason)
-        return None
 
 
 def poll_deadline(host: HostConfig) -> float:
@@ -113,26 +107,24 @@ def poll_deadline(host: HostConfig) -> float:
     return 4 * host.connect_timeout + 10
 
 
+def survey_deadline(inventory: Inventory) -> Callable[[str], float]:
+    """How long a fan-out after the poll (a survey, learning addresses) waits for a host: as the poll."""
+    return lambda name: poll_deadline(inventory.host(name))
+
+
 def _poll_all(hosts: list[HostConfig], inventory: Inventory) -> list[tuple[HostConfig, ComputeDriver, HostReport | str]]:
     """Each host in its own daemon thread; a host whose thread misses its deadline is down, its thread abandoned."""
-    outcomes: dict[str, tuple[HostConfig, ComputeDriver, HostReport | str]] = {}
-    lock = threading.Lock()
+    by_name = {host.name: host for host in hosts}
+    outcomes = each_host(lambda name: _poll_one(by_name[name], inventory), by_name, lambda name: poll_deadline(by_name[name]), "poll")
+    polled = []
+    for host in hosts:
+        outcome = outcomes[host.name]  # _poll_one's own tuple, or why its thread gave none (NoAnswer)
+        polled.append(outcome if isinstance(outcome, tuple) else (host, make_driver(host, inventory), _reason(outcome)))
+    return polled
 
-    def work(host: HostConfig) -> None:
-        outcome = _poll_one(host, inventory)
-        with lock:
-            outcomes[host.name] = outcome
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=work, args=(host,), daemon=True, name=f"poll-{host.name}") for host in hosts]
-    for thread in threads:
-        thread.start()
-    for host, thread in zip(hosts, threads, strict=True):
-        thread.join(max(0.0, started + poll_deadline(host) - time.monotonic()))
-    with lock:  # from here a late thread's outcome is ignored
-        done = dict(outcomes)
-        outcomes.clear()
-    return [done.get(host.name) or (host, make_driver(host, inventory), f"no answer within {poll_deadline(host):g} s") for host in hosts]
+def _reason(exc: Exception) -> str:
+    return exc.reason if isinstance(exc, HostError) else f"{type(exc).__name__}: {exc}"
 
 
 def _poll_one(host: HostConfig, inventory: Inventory) -> tuple[HostConfig, ComputeDriver, HostReport | str]:
@@ -142,7 +134,7 @@ def _poll_one(host: HostConfig, inventory: Inventory) -> tuple[HostConfig, Compu
         report: HostReport | str = driver.poll()
     except Exception as exc:  # one host's surprise must never abort the poll of the others
         LOG.debug("Polling %s failed", host.name, exc_info=True)
-        report = exc.reason if isinstance(exc, HostError) else f"{type(exc).__name__}: {exc}"
+        report = _reason(exc)
         driver.close()
     LOG.debug("Polled %s in %.3f s", host.name, time.monotonic() - started)
     return host, driver, report

@@ -11,14 +11,14 @@ every poll reads it (the domain's novactl metadata). It changes no guest and no 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from novactl import fixed_ips
-from novactl.drivers.base import ClusterView, Leftover
+from novactl.drivers.base import Leftover
 from novactl.errors import EXIT_FAILED, HostError, NovactlError
 from novactl.lifecycle import Outcome, find
-from novactl.models import Inventory
-from novactl.poller import Cluster, poll, survey
+from novactl.models import HostConfig, Inventory
+from novactl.poller import poll, poll_deadline, survey
+from novactl.remote.fanout import each_host
 
 LOG = logging.getLogger("novactl.compute.manager")
 
@@ -36,12 +36,17 @@ def cleanup(inventory: Inventory, hosts: list[str], dry_run: bool) -> tuple[list
                 rows.append((name, Leftover("host", name, f"not cleaned: down ({cluster.states[name].down_reason})")))
                 code = EXIT_FAILED
         if up:
-            with ThreadPoolExecutor(max_workers=min(len(up), 16), thread_name_prefix="cleanup") as pool:
-                results = list(pool.map(lambda name: _clean_one(cluster, name, view, dry_run), up))
-            for name, found in zip(up, results, strict=True):
-                if isinstance(found, str):
-                    rows.append((name, Leftover("host", name, f"not cleaned: {found}")))
+
+            def clean(name: str) -> list[Leftover]:
+                return cluster.drivers[name].clean_up(lambda: survey(cluster), view, dry_run)
+
+            for name, found in each_host(clean, up, lambda name: cleanup_deadline(inventory.host(name)), "cleanup").items():
+                if isinstance(found, HostError):
+                    LOG.error("%s: cleanup failed: %s", name, found.reason)
+                    rows.append((name, Leftover("host", name, f"not cleaned: {found.reason}")))
                     code = EXIT_FAILED
+                elif isinstance(found, Exception):
+                    raise found
                 else:
                     rows += [(name, leftover) for leftover in found]
         if not view.down:  # a lease is reclaimed only when every host could say who holds its address
@@ -49,12 +54,10 @@ def cleanup(inventory: Inventory, hosts: list[str], dry_run: bool) -> tuple[list
     return rows, code
 
 
-def _clean_one(cluster: Cluster, name: str, view: ClusterView, dry_run: bool) -> list[Leftover] | str:
-    try:
-        return cluster.drivers[name].clean_up(lambda: survey(cluster), view, dry_run)
-    except HostError as exc:
-        LOG.error("%s: cleanup failed: %s", name, exc.reason)
-        return exc.reason
+def cleanup_deadline(host: HostConfig) -> float:
+    """How long cleanup waits for a host: its lock, a survey, and every leftover's removal, each
+    under its own deadline; this is the backstop, a few polls' worth."""
+    return 4 * poll_deadline(host)
 
 
 def reset_state(inventory: Inventory, names: list[str], active: bool) -> list[Outcome]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 
 from novactl.errors import HostError
 from novactl.hoststate import RUNNING, InstanceInfo
-from novactl.poller import Cluster
+from novactl.poller import Cluster, survey_deadline
+from novactl.remote.fanout import each_host
 
 LOG = logging.getLogger(__name__)
 # POSIX-portable user names (useradd's default NAME_REGEX, plus upper case).
@@ -31,14 +31,17 @@ def learn(cluster: Cluster, instances: list[InstanceInfo]) -> dict[str, Learned]
 
     def ask(host: str) -> dict[str, Learned]:
         driver = cluster.drivers[host]
-        try:
-            return {i.uuid: found for i in by_host[host] if (found := driver.learned_addresses(i))}
-        except HostError as exc:
-            LOG.debug("no addresses learned from %s: %s", host, exc)
-            return {}
+        return {i.uuid: found for i in by_host[host] if (found := driver.learned_addresses(i))}
 
-    with ThreadPoolExecutor(max_workers=min(len(by_host), 8), thread_name_prefix="addresses") as pool:
-        return {uuid: found for answer in pool.map(ask, by_host) for uuid, found in answer.items()}
+    learned: dict[str, Learned] = {}
+    for host, answer in each_host(ask, by_host, survey_deadline(cluster.inventory), "addresses").items():
+        if isinstance(answer, HostError):
+            LOG.debug("no addresses learned from %s: %s", host, answer)
+        elif isinstance(answer, Exception):
+            raise answer
+        else:
+            learned.update(answer)
+    return learned
 
 
 def choose(instance: InstanceInfo, learned: Learned) -> tuple[str, str] | None:

@@ -32,6 +32,7 @@ from novactl.remote import Connection
 LOG = logging.getLogger("novactl.virt.libvirt.imagecache")
 BASE_NAME = re.compile(r"[0-9a-f]{40}")  # sha1 of an image id: anything else in _base is not a base
 SCAN_TIMEOUT = 300.0  # seconds: one qemu-img info per instance disk
+IMAGE_LOCK_TIMEOUT = 3600  # seconds: another command may be sending the same image
 
 # Constant scripts: paths travel as positional arguments, never spliced into the text.
 # Output: the host's clock, then `base SIZE MTIME PATH` per file, then `disk<TAB>PATH<TAB>JSON` per disk.
@@ -63,7 +64,7 @@ def ensure_base(
     if _touch_if_cached(conn, base):
         LOG.debug("Image %s found in cache at %s", image.id, base)
         return base, base_format
-    with conn.lock(paths.image_lock(host, image.id), timeout=3600):
+    with conn.lock(paths.image_lock(host, image.id), timeout=IMAGE_LOCK_TIMEOUT):
         if _touch_if_cached(conn, base):  # another boot sent it while we waited for the lock
             LOG.debug("Image %s found in cache at %s", image.id, base)
             return base, base_format
