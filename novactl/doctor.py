@@ -1,6 +1,6 @@
 """`doctor`: is each host ready to run guests? One row per host per check, with how to fix a failure.
 
-Hosts are checked in parallel, each in a daemon thread with a deadline: a host that stops answering
+Hosts are checked in parallel, each in a daemon thread with a deadline (remote/fanout.py): a host that stops answering
 mid-check gets a `fail` row saying which check it was in, and the command never waits past the
 deadline (a daemon thread still blocked in a libvirt call dies with the process). Every remote
 command has its own timeout too. Nothing on a host is changed: a write test creates and removes a
@@ -24,6 +24,7 @@ from typing import Any
 from novactl.errors import HostError
 from novactl.models import HostConfig, Inventory, Network
 from novactl.remote import Connection, Result, connect
+from novactl.remote.fanout import each_host
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 COMMAND_TIMEOUT = 10.0  # seconds for one remote command
@@ -43,16 +44,9 @@ class Finding:
 
 def diagnose(inventory: Inventory, hosts: list[HostConfig], deadline: float = 30.0) -> list[Finding]:
     """Check every host at once; returns their findings in host order, each within `deadline` s."""
-    doctors = [_HostDoctor(host, inventory) for host in hosts]
-    threads = [threading.Thread(target=d.run, name=f"doctor-{d.host.name}", daemon=True) for d in doctors]
-    for thread in threads:
-        thread.start()
-    ends = time.monotonic() + deadline
-    findings = []
-    for doctor, thread in zip(doctors, threads, strict=True):
-        thread.join(max(0.0, ends - time.monotonic()))
-        findings += doctor.result(deadline)
-    return findings
+    doctors = {host.name: _HostDoctor(host, inventory) for host in hosts}
+    each_host(lambda name: doctors[name].run(), doctors, deadline, "doctor")  # each doctor keeps its own findings
+    return [finding for doctor in doctors.values() for finding in doctor.result(deadline)]
 
 
 @dataclass
