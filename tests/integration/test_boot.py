@@ -6,13 +6,15 @@ import concurrent.futures
 import hashlib
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.integration.cli import novactl, novactl_json, novactl_killed_at, novactl_ok
 from tests.integration.leftovers import assert_clean
-from tests.lab import Lab
+from tests.lab import Lab, LabHost
 
 MARKER = "NOVACTL-GUEST-BOOTED"
 
@@ -92,14 +94,21 @@ def test_anti_affinity_spreads_and_affinity_packs(lab: Lab, inventory: Path) -> 
         novactl_ok(inventory, "server-group-delete", "pack")
 
 
+@contextmanager
+def instances_read_only(lab: Lab, host: LabHost) -> Iterator[None]:
+    """The host's instances directory read-only for the block: every spawn there fails."""
+    instances = "/var/lib/novactl/instances"
+    lab.exec(host, ["sh", "-c", f"mount --bind {instances} {instances} && mount -o remount,bind,ro {instances}"])
+    try:
+        yield
+    finally:
+        lab.exec(host, ["umount", instances])
+
+
 def test_a_host_that_fails_spawn_is_retried_elsewhere_and_left_clean(lab: Lab, inventory: Path) -> None:
     broken = lab.hosts[0]  # equal weights: ties go to the lowest name, so it is the first choice
-    instances = "/var/lib/novactl/instances"
-    lab.exec(broken, ["sh", "-c", f"mount --bind {instances} {instances} && mount -o remount,bind,ro {instances}"])
-    try:
+    with instances_read_only(lab, broken):
         done = novactl(inventory, "boot", "r1", "--flavor", "m1.tiny", "--image", "marker", "-f", "json")
-    finally:
-        lab.exec(broken, ["umount", instances])
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["OS-EXT-SRV-ATTR:host"] != broken.name
     assert f"Attempt 1 on {broken.name} failed" in done.stderr
@@ -111,12 +120,8 @@ def test_max_count_runs_every_guest_even_when_a_sibling_is_rescheduled(lab: Lab,
     """A multi-create launches its guests paused and runs them together (novactl/start_gate.py): the
     siblings wait for the one whose first host fails, and every guest ends running."""
     broken = lab.hosts[0]  # the first instance's choice (ties go to the lowest name); the others spread
-    instances = "/var/lib/novactl/instances"
-    lab.exec(broken, ["sh", "-c", f"mount --bind {instances} {instances} && mount -o remount,bind,ro {instances}"])
-    try:
+    with instances_read_only(lab, broken):
         done = novactl(inventory, "boot", "mc", "--flavor", "m1.tiny", "--image", "marker", "--max-count", "3")
-    finally:
-        lab.exec(broken, ["umount", instances])
     assert done.returncode == 0, done.stderr
     assert f"on {broken.name} failed" in done.stderr
     rows = novactl_json(inventory, "list", "--long")
