@@ -225,10 +225,9 @@ def _parallel(
     """work(host) for every host in parallel (remote/fanout.py), in host order: its result, or the
     NovactlError it raised (NoAnswer at its deadline); any other exception is raised here."""
     by_name = {host.name: host for host in hosts}
-    outcomes = each_host(lambda name: work(by_name[name]), by_name, lambda name: deadline(by_name[name]), "image-cache", limit)
-    for outcome in outcomes.values():
-        if isinstance(outcome, Exception) and not isinstance(outcome, NovactlError):
-            raise outcome
+    outcomes = each_host(
+        lambda name: work(by_name[name]), by_name, lambda name: deadline(by_name[name]), "image-cache", limit, expected=NovactlError
+    )
     return [outcomes[host.name] for host in hosts]  # type: ignore[misc]
 
 

@@ -81,13 +81,11 @@ def survey(cluster: Cluster) -> ClusterView:
     if not up:
         return view
     deadline = survey_deadline(cluster.inventory)
-    for name, found in each_host(lambda name: cluster.drivers[name].survey(), up, deadline, "survey").items():
+    for name, found in each_host(lambda name: cluster.drivers[name].survey(), up, deadline, "survey", expected=HostError).items():
         if isinstance(found, HostError):
             LOG.warning("%s: survey failed: %s", name, found.reason)
             view.down.append(name)
             continue
-        if isinstance(found, Exception):
-            raise found
         for uuid in found.domains:
             if uuid in view.domains:
                 view.copies.setdefault(uuid, {view.domains[uuid]}).add(name)

@@ -40,13 +40,12 @@ def cleanup(inventory: Inventory, hosts: list[str], dry_run: bool) -> tuple[list
             def clean(name: str) -> list[Leftover]:
                 return cluster.drivers[name].clean_up(lambda: survey(cluster), view, dry_run)
 
-            for name, found in each_host(clean, up, lambda name: cleanup_deadline(inventory.host(name)), "cleanup").items():
+            outcomes = each_host(clean, up, lambda name: cleanup_deadline(inventory.host(name)), "cleanup", expected=HostError)
+            for name, found in outcomes.items():
                 if isinstance(found, HostError):
                     LOG.error("%s: cleanup failed: %s", name, found.reason)
                     rows.append((name, Leftover("host", name, f"not cleaned: {found.reason}")))
                     code = EXIT_FAILED
-                elif isinstance(found, Exception):
-                    raise found
                 else:
                     rows += [(name, leftover) for leftover in found]
         if not view.down:  # a lease is reclaimed only when every host could say who holds its address

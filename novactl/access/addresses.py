@@ -34,11 +34,9 @@ def learn(cluster: Cluster, instances: list[InstanceInfo]) -> dict[str, Learned]
         return {i.uuid: found for i in by_host[host] if (found := driver.learned_addresses(i))}
 
     learned: dict[str, Learned] = {}
-    for host, answer in each_host(ask, by_host, survey_deadline(cluster.inventory), "addresses").items():
+    for host, answer in each_host(ask, by_host, survey_deadline(cluster.inventory), "addresses", expected=HostError).items():
         if isinstance(answer, HostError):
             LOG.debug("no addresses learned from %s: %s", host, answer)
-        elif isinstance(answer, Exception):
-            raise answer
         else:
             learned.update(answer)
     return learned

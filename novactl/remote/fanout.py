@@ -34,8 +34,12 @@ def each_host(
     deadline: float | Callable[[str], float],
     name: str = "host",
     limit: int | None = None,
+    expected: type[Exception] = Exception,
 ) -> dict[str, T | Exception]:
     """{host: work(host), or the exception it raised, or NoAnswer}, in the order of `hosts`.
+
+    An exception that is not `expected` (a host's failure, by the caller's measure) is a bug, not a
+    host's outcome: the first one, in host order, is raised here once every host is collected.
 
     Every host's worker starts at once (at most `limit` run at a time: the others wait their turn,
     inside the same deadline). `deadline` is seconds from the start, for all hosts or per host.
@@ -70,4 +74,7 @@ def each_host(
     with lock:  # from here on a late worker's outcome is dropped
         collected.set()
         done = dict(outcomes)
+    for host in hosts:
+        if isinstance(done.get(host), Exception) and not isinstance(done[host], expected):
+            raise done[host]
     return {host: done[host] if host in done else NoAnswer(host, seconds(host)) for host in hosts}
