@@ -26,6 +26,7 @@ from novactl.hoststate import InstanceInfo
 from novactl.lifecycle import check_state, find
 from novactl.models import Inventory
 from novactl.poller import poll
+from novactl.remote.lost import LOST
 from novactl.remote.ssh import HostKeyRefused, exception_text, paramiko
 
 SSH_PORT = 22
@@ -144,7 +145,7 @@ def connect(driver: ComputeDriver, target: Target, pinned: list[fingerprints.Fin
         client.close()
         key = target.private_key or "your agent's and ~/.ssh's keys"
         raise HostError(target.instance.host, f"{target.login}@{where} refused {key} (wrong --login, or the guest lacks the key)") from None
-    except (paramiko.SSHException, EOFError, OSError) as exc:
+    except LOST as exc:
         client.close()
         raise HostError(target.instance.host, f"SSH to {where}: {exc or 'connection closed'}") from None
     client.get_transport().set_keepalive(15)

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 import paramiko
 
 from novactl.errors import HostError
+from novactl.remote.lost import LOST
 
 # The first line the shell reads: temporary files for output, removed when the shell exits.
 _SETUP = 'o=$(mktemp) && e=$(mktemp) && trap \'rm -f "$o" "$e"\' EXIT && echo {token}\n'
@@ -88,7 +89,7 @@ class RemoteShell:
         except TimeoutError:
             self.close()  # the command may still run; this shell can no longer be trusted
             raise HostError(self._host, f"command timed out after {timeout:g} s: {line[:120]}") from None
-        except (paramiko.SSHException, OSError, EOFError) as exc:  # EOFError: paramiko's send on a dead connection
+        except LOST as exc:
             self.close()
             raise HostError(self._host, f"remote shell: {str(exc) or 'the SSH connection was lost'}") from None
 
@@ -143,5 +144,5 @@ class RemoteShell:
     def close(self) -> None:
         """Never raises (it runs while handling the failure that retired the shell): closing a channel
         sends to the host, which fails once the connection is gone."""
-        with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+        with contextlib.suppress(*LOST):
             self._channel.close()

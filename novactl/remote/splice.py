@@ -25,7 +25,7 @@ import socket
 import threading
 from typing import Protocol
 
-import paramiko
+from novactl.remote.lost import LOST
 
 LOG = logging.getLogger(__name__)
 _CHUNK = 262144
@@ -64,7 +64,7 @@ class Splice:
             with self._ending:
                 if not getattr(destination, "eof_received", False):  # a channel's host side may be closing it
                     destination.shutdown(socket.SHUT_WR)  # the source ended: the destination sees EOF
-        except (OSError, EOFError, paramiko.SSHException) as exc:
+        except LOST as exc:
             LOG.debug("splice: %s", exc)
             self.close()
         with self._lock:
@@ -77,9 +77,9 @@ class Splice:
         """Cut both ends: shutdown wakes a thread blocked in a socket's recv, close a channel's."""
         with self._ending:
             for end in (self._a, self._b):
-                with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                with contextlib.suppress(*LOST):
                     end.shutdown(socket.SHUT_RDWR)
-                with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                with contextlib.suppress(*LOST):
                     end.close()
 
     def join(self, timeout: float) -> bool:

@@ -19,6 +19,7 @@ from novactl.errors import HostError
 from novactl.models import HostConfig
 from novactl.remote import CommandFailed, Result, Unreachable, partial_file
 from novactl.remote.known_hosts import KnownHosts, host_name
+from novactl.remote.lost import LOST
 from novactl.remote.shell import RemoteShell
 from novactl.remote.tunnel import LibvirtTunnel
 
@@ -33,9 +34,6 @@ _GZIP_ABOVE = 4096  # bytes of a small file written through the shell above whic
 
 
 _KNOWN_HOSTS_MAX = 16 * 1024 * 1024  # bytes of known_hosts read: a stray device or huge file stays bounded
-# What paramiko raises when the connection or a channel is gone: besides SSHException, EOFError (a
-# peer that closed the socket, re-raised by every later call on the transport) and socket errors.
-LOST = (paramiko.SSHException, EOFError, OSError)
 
 
 class _Transport(paramiko.Transport):
@@ -147,10 +145,21 @@ class SSHConnection:
     def _remote_shell(self) -> RemoteShell:
         if self._shell is None or not self._shell.alive:
             try:
-                self._shell = RemoteShell(self._client.get_transport(), self.host.name, self.host.connect_timeout)
-            except (*LOST, AttributeError) as exc:  # AttributeError: no transport
-                raise Unreachable(self.host.name, f"SSH to {self.host.address}: the connection was lost ({exception_text(exc)})") from None
+                self._shell = RemoteShell(self._transport(), self.host.name, self.host.connect_timeout)
+            except LOST as exc:
+                raise self._lost(exc) from None
         return self._shell
+
+    def _transport(self) -> paramiko.Transport:
+        """The SSH transport; a lost connection (closed: paramiko's client then has none) is an OSError,
+        so that every caller's handling of LOST covers it, and no thread dies of an AttributeError."""
+        transport = self._client.get_transport()
+        if transport is None:
+            raise ConnectionAbortedError("the SSH connection is closed")
+        return transport
+
+    def _lost(self, exc: BaseException) -> Unreachable:
+        return Unreachable(self.host.name, f"SSH to {self.host.address}: the connection was lost ({exception_text(exc)})")
 
     def read_file(self, path: str) -> bytes | None:
         status, out, err = self._remote_shell().run(["cat", "--", path], timeout=60)
@@ -193,7 +202,11 @@ class SSHConnection:
 
         host = self.host
         if self._tunnel is None:
-            self._tunnel = LibvirtTunnel(self._client.get_transport(), host.libvirt_uri, host.connect_timeout)
+            try:
+                transport = self._transport()
+            except LOST as exc:
+                raise self._lost(exc) from None
+            self._tunnel = LibvirtTunnel(transport, host.libvirt_uri, host.connect_timeout)
         uri = f"{host.libvirt_uri.split(':', 1)[0].split('+')[0]}+unix:///system?socket={self._tunnel.socket_path}"
         return open_connection(uri, host.name, host.connect_timeout, on_timeout=self._drop_tunnel)
 
@@ -207,12 +220,11 @@ class SSHConnection:
         """Listen on the host's 127.0.0.1 (sshd picks the port; OpenSSH binds a forward to loopback unless
         GatewayPorts says otherwise, and the address asked for is loopback anyway): every connection made
         there comes to `accept(channel, port)`, in a thread of its own. Returns the port."""
-        transport = self._client.get_transport()
         answer: dict[str, object] = {}
 
         def request() -> None:  # paramiko waits for sshd's reply with no deadline of its own
             try:
-                answer["port"] = transport.request_port_forward("127.0.0.1", 0, handler=self._forwarded)
+                answer["port"] = self._transport().request_port_forward("127.0.0.1", 0, handler=self._forwarded)
             except LOST as exc:
                 answer["error"] = exception_text(exc)
 
@@ -302,11 +314,11 @@ class SSHConnection:
                 self._send(source, remote_path, progress)
             except TimeoutError:
                 raise HostError(self.host.name, f"writing {remote_path}: no progress for {_STALL} s") from None
-            except (*LOST, AttributeError) as exc:  # AttributeError: no transport
+            except LOST as exc:
                 raise HostError(self.host.name, f"writing {remote_path}: {exception_text(exc)}") from None
 
     def _send(self, source, remote_path: str, progress: Callable[[int], None] | None) -> None:
-        channel = self._client.get_transport().open_session(window_size=_WINDOW, max_packet_size=_PACKET, timeout=self.host.connect_timeout)
+        channel = self._transport().open_session(window_size=_WINDOW, max_packet_size=_PACKET, timeout=self.host.connect_timeout)
         try:
             channel.settimeout(_STALL)  # a host that stops taking data fails the send, not hangs it
             channel.exec_command(shlex.join(["sh", "-c", 'exec cat > "$1"', "sh", remote_path]))
@@ -342,7 +354,7 @@ class SSHConnection:
     def _cat_into(self, remote_path: str, out, progress: Callable[[int], None] | None) -> tuple[int, str]:
         """`cat -- remote_path` written into `out`; returns cat's exit status and its stderr."""
         try:
-            channel = self._client.get_transport().open_session(window_size=_WINDOW, max_packet_size=_RECV_PACKET)
+            channel = self._transport().open_session(window_size=_WINDOW, max_packet_size=_RECV_PACKET)
         except LOST as exc:
             raise HostError(self.host.name, f"reading {remote_path}: cannot open a channel: {exception_text(exc)}") from None
         try:
@@ -372,7 +384,7 @@ class SSHConnection:
         """A direct-tcpip channel from the host to `address:port` (ssh -J's jump), on this connection:
         same user, key and host-key check as everything else novactl does on the host."""
         try:
-            return self._client.get_transport().open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0), timeout=timeout)
+            return self._transport().open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0), timeout=timeout)
         except paramiko.ChannelException as exc:
             raise HostError(self.host.name, f"cannot connect from {self.host.name} to {address}:{port}: {exc.text or exc}") from None
         except LOST as exc:

@@ -22,6 +22,7 @@ import threading
 
 import paramiko
 
+from novactl.remote.lost import LOST
 from novactl.remote.splice import Splice
 
 LOG = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class LibvirtTunnel:
             try:
                 channel = self._transport.open_session(timeout=self._channel_timeout)
                 channel.exec_command(shlex.join(["virt-ssh-helper", self._uri]))
-            except (paramiko.SSHException, EOFError, OSError) as exc:
+            except LOST as exc:
                 LOG.debug("libvirt tunnel: cannot open channel: %s", exc)
                 client.close()
                 continue
