@@ -47,6 +47,10 @@ class Unreachable(HostError):
     """The host could not be reached or refused the SSH session (timeout, refused, host key, auth)."""
 
 
+class LockLost(HostError):
+    """A host lock this connection held has gone with the remote shell that held it (the shell ended)."""
+
+
 class CommandFailed(HostError):
     def __init__(self, result: Result):
         detail = (result.stderr or result.stdout).strip().splitlines()
@@ -76,6 +80,14 @@ class Connection(Protocol):
 
     def lock_then_run(self, path: str, argv: list[str], timeout: float = 60) -> AbstractContextManager[Result]:
         """`lock(path)` with `argv` run (check=True) once it is held, in one round trip."""
+        ...
+
+    def hold(self, path: str, timeout: float = 60) -> None:
+        """Take the lock at `path` until this connection closes (unless its holder on the host ends first)."""
+        ...
+
+    def holds(self, path: str) -> bool:
+        """Whether the lock `hold` took at `path` has been held without a break since (False once it is gone)."""
         ...
 
     def put_file(self, local_path: str, remote_path: str, progress: Callable[[int], None] | None = None) -> None: ...

@@ -27,6 +27,8 @@ class LocalConnection:
     def __init__(self, host: HostConfig):
         self.host = host
         self._listeners: dict[int, tuple[socket.socket, threading.Thread]] = {}
+        self._held = contextlib.ExitStack()  # the locks `hold` took, released by close()
+        self._held_paths: set[str] = set()
 
     def run(self, argv: list[str], *, check: bool = True, timeout: float = 300) -> Result:
         try:
@@ -86,6 +88,14 @@ class LocalConnection:
         with self.lock(path, timeout):
             yield self.run(argv)
 
+    def hold(self, path: str, timeout: float = 60) -> None:
+        """This process holds the lock until close(): only the process's own end can end it."""
+        self._held.enter_context(self.lock(path, timeout))
+        self._held_paths.add(path)
+
+    def holds(self, path: str) -> bool:
+        return path in self._held_paths
+
     def put_file(self, local_path: str, remote_path: str, progress: Callable[[int], None] | None = None) -> None:
         shutil.copyfile(local_path, remote_path)
         if progress:
@@ -141,6 +151,8 @@ class LocalConnection:
     def close(self) -> None:
         for port in list(self._listeners):
             self.cancel_forward(port)
+        self._held.close()
+        self._held_paths.clear()
 
 
 def _atomic_write_local(path: str, data: bytes, mode: int) -> None:

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import functools
 import gzip
+import logging
 import os
 import secrets
 import shlex
@@ -17,12 +18,13 @@ import paramiko
 
 from novactl.errors import HostError
 from novactl.models import HostConfig
-from novactl.remote import CommandFailed, Result, Unreachable, partial_file
+from novactl.remote import CommandFailed, LockLost, Result, Unreachable, partial_file
 from novactl.remote.known_hosts import KnownHosts, host_name
 from novactl.remote.lost import LOST
 from novactl.remote.shell import RemoteShell
 from novactl.remote.tunnel import LibvirtTunnel
 
+LOG = logging.getLogger(__name__)
 _PACKET = 32768  # the SSH packet payload every server accepts (RFC 4253)
 _WINDOW = 64 * 1024 * 1024  # a transfer channel's window: the pipe stays full across round trips
 # What get_file lets the host send per packet: paramiko pays a fixed Python cost per packet, and
@@ -82,6 +84,10 @@ class SSHConnection:
         # One remote shell runs one command at a time: a thread blocked in `flock` inside it would stop
         # the holder's unlock from ever running, so in-process contention is settled here first.
         self._path_locks: dict[str, threading.Lock] = {}
+        # Which shell holds each host lock: a `lock` being used (its `with` block runs), and the `hold`s
+        # (path -> shell and its descriptor). A shell's locks end with it (_remote_shell).
+        self._locked: dict[str, RemoteShell] = {}
+        self._held: dict[str, tuple[RemoteShell, int]] = {}
         self._forwards: dict[int, Callable[[paramiko.Channel, int], None]] = {}  # port on the host's loopback -> its taker
         known_hosts = os.path.expanduser(host.known_hosts)
         try:
@@ -144,11 +150,26 @@ class SSHConnection:
 
     def _remote_shell(self) -> RemoteShell:
         if self._shell is None or not self._shell.alive:
+            if self._shell is not None:
+                self._locks_gone_with(self._shell)
             try:
                 self._shell = RemoteShell(self._transport(), self.host.name, self.host.connect_timeout)
             except LOST as exc:
                 raise self._lost(exc) from None
         return self._shell
+
+    def _locks_gone_with(self, shell: RemoteShell) -> None:
+        """A shell that ended took its locks with it. A `lock` still in use is not silently replaced by a
+        new shell (its holder's next command would run unlocked): LockLost until its `with` block ends.
+        A `hold` is forgotten: `holds` answers False from now on, and its holder acts on that."""
+        in_use = sorted(path for path, holder in self._locked.items() if holder is shell)
+        if in_use:
+            raise LockLost(self.host.name, f"the remote shell holding {', '.join(in_use)} has ended, and the lock with it")
+        for path, (holder, fd) in list(self._held.items()):
+            if holder is shell:
+                LOG.warning("%s: the remote shell holding %s has ended, and the lock with it", self.host.name, path)
+                del self._held[path]
+                self._free_fds.append(fd)
 
     def _transport(self) -> paramiko.Transport:
         """The SSH transport; a lost connection (closed: paramiko's client then has none) is an OSError,
@@ -275,7 +296,40 @@ class SSHConnection:
         with self._path_locks.setdefault(path, threading.Lock()):
             yield from self._flock(path, timeout, argv)
 
+    def hold(self, path: str, timeout: float = 60) -> None:
+        """Take the flock at `path` for as long as this connection's remote shell lives (a builder lock,
+        drivers/libvirt/builders.py). If that shell ends, the lock is gone and `holds(path)` says so."""
+        with self._path_locks.setdefault(path, threading.Lock()):
+            shell, fd, _then = self._take(path, timeout, None)
+            self._held[path] = (shell, fd)
+
+    def holds(self, path: str) -> bool:
+        """Whether the lock `hold` took at `path` has been held without a break since: the shell that took
+        it still runs. A command answered after this was True was answered by that shell, under the lock."""
+        holder = self._held.get(path)
+        return holder is not None and holder[0] is self._shell and holder[0].alive
+
     def _flock(self, path: str, timeout: float, argv: list[str] | None) -> Iterator[Result | None]:
+        shell, fd, then = self._take(path, timeout, argv)
+        self._locked[path] = shell
+        try:
+            if argv is None:
+                yield None
+            else:
+                [(status, out, err)] = then
+                result = Result(self.host.name, tuple(argv), status, out.decode(errors="replace"), err.decode(errors="replace"))
+                if not result.ok:
+                    raise CommandFailed(result)
+                yield result
+        finally:
+            del self._locked[path]
+            if shell.alive:  # nothing needs to wait for the release: the shell runs it before any later line
+                shell.post_line(f"flock -u {fd}; exec {fd}>&-", self.host.connect_timeout)
+            self._free_fds.append(fd)
+
+    def _take(self, path: str, timeout: float, argv: list[str] | None) -> tuple[RemoteShell, int, list[tuple[int, bytes, bytes]]]:
+        """flock `path` on a spare descriptor of the remote shell, and run `argv` under it in the same round
+        trip; (the shell, the descriptor, argv's reply)."""
         shell, q = self._remote_shell(), shlex.quote
         fd = self._free_fds.pop()  # sh redirections take single-digit descriptors: 3..9
         try:
@@ -288,20 +342,10 @@ class SSHConnection:
             if status != 0:
                 shell.post_line(f"exec {fd}>&-", self.host.connect_timeout)
                 raise HostError(self.host.name, f"cannot lock {path} within {timeout:g} s {err.decode(errors='replace').strip()}")
-            try:
-                if argv is None:
-                    yield None
-                else:
-                    [(status, out, err)] = then
-                    result = Result(self.host.name, tuple(argv), status, out.decode(errors="replace"), err.decode(errors="replace"))
-                    if not result.ok:
-                        raise CommandFailed(result)
-                    yield result
-            finally:
-                if shell.alive:  # nothing needs to wait for the release: the shell runs it before any later line
-                    shell.post_line(f"flock -u {fd}; exec {fd}>&-", self.host.connect_timeout)
-        finally:
+        except BaseException:
             self._free_fds.append(fd)
+            raise
+        return shell, fd, then
 
     def put_file(self, local_path: str, remote_path: str, progress: Callable[[int], None] | None = None) -> None:
         """Stream a file into `cat` on the host through one wide channel.

@@ -126,3 +126,29 @@ def test_a_cold_migration_whose_target_dies_puts_the_guest_back_running(lab: Lab
     (row,) = assert_recovered(lab, inventory, baseline)
     assert (row["Host"], row["Status"]) == (h1, "ACTIVE")  # put back, and running again
     assert lab.virsh(h1, "domstate", novactl_json(inventory, "show", "cm")["OS-EXT-SRV-ATTR:instance_name"]).strip() == "running"
+
+
+def _builder_shells(lab: Lab, host: str) -> list[str]:
+    """The pids of the host's processes holding a builder lock open: the remote shells that took them."""
+    script = (
+        'for p in /proc/[0-9]*; do for f in "$p"/fd/*; do case $(readlink "$f") in */locks/builder-*.lock) echo "${p#/proc/}";; esac;'
+        " done; done 2>/dev/null | sort -u"
+    )
+    return lab.exec(host, ["sh", "-c", script]).stdout.split()
+
+
+def test_a_boot_whose_builder_lock_went_with_its_remote_shell_reschedules(lab: Lab, inventory: Path) -> None:
+    """The remote shell holding the boot's builder lock dies (sshd and the connection live on): the claim
+    then counts for nothing anywhere, so the build there must fail and be undone, not finish."""
+    baseline = memory_used(inventory)
+    stopped = novactl_stopped_at(inventory, "boot.defined", "boot", "bl", "--flavor", "m1.tiny", "--image", "marker", "-f", "json")
+    sick = claimed_on(lab)
+    shells = _builder_shells(lab, sick)
+    assert shells
+    lab.exec(sick, ["kill", "-KILL", *shells])
+    done = novactl_continued(stopped, BOUND)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f'"OS-EXT-SRV-ATTR:host": "{sick}"' not in done.stdout and "builder lock" in done.stderr, done.stdout + done.stderr[-2000:]
+    cleanup_rows(inventory)
+    (row,) = assert_recovered(lab, inventory, baseline)
+    assert (row["Name"], row["Status"]) == ("bl", "ACTIVE") and row["Host"] != sick

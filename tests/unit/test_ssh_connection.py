@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import paramiko
 import pytest
 
 from novactl.errors import HostError
 from novactl.models import HostConfig
+from novactl.remote import LockLost
 from novactl.remote.ssh import SSHConnection
+from tests.unit.test_remote_transport import _ProcessChannel
 
 
 def _connection_already_closed() -> SSHConnection:
@@ -62,3 +67,78 @@ def test_commands_and_transfers_on_a_closed_connection_are_host_errors(tmp_path)
         conn.get_file("/tmp/f", str(tmp_path / "g"))
     with pytest.raises(HostError, match="the SSH connection is closed"):
         conn.open_tcp("127.0.0.1", 22, 1)
+
+
+# -- host locks and the remote shell holding them ----------------------------------------------------
+
+
+class _Session(_ProcessChannel):
+    """A session whose process is the remote `sh -s` itself, as under sshd: killing it ends the shell."""
+
+    def exec_command(self, command: str) -> None:
+        self.process = subprocess.Popen(["sh", "-c", f"exec {command}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+
+
+class _Shells:
+    """paramiko's client and transport as SSHConnection uses them, each session a local `sh -s`."""
+
+    def __init__(self) -> None:
+        self.channels: list[_ProcessChannel] = []
+
+    def get_transport(self) -> _Shells:
+        return self
+
+    def open_session(self, timeout: float | None = None) -> _ProcessChannel:
+        self.channels.append(_Session())
+        return self.channels[-1]
+
+    def end_shell(self) -> None:
+        """The host's `sh` dies (killed, OOM): sshd closes the channel, paramiko marks it closed."""
+        self.channels[-1].close()
+
+    def close(self) -> None:
+        for channel in self.channels:
+            channel.close()
+
+
+@pytest.fixture
+def shells() -> Iterator[tuple[SSHConnection, _Shells]]:
+    conn, client = _connection_already_closed(), _Shells()
+    conn._client = client  # type: ignore[assignment]
+    conn._locked, conn._held = {}, {}
+    yield conn, client
+    client.close()
+
+
+def _locked_elsewhere(path: Path) -> bool:
+    return subprocess.run(["flock", "-n", str(path), "true"], check=False).returncode != 0
+
+
+def test_a_lock_in_use_is_never_silently_lost_with_its_shell(shells, tmp_path: Path) -> None:
+    conn, client = shells
+    lock = tmp_path / "locks" / "ipam.lock"
+    with conn.lock(str(lock)):
+        assert _locked_elsewhere(lock)
+        client.end_shell()
+        assert not _locked_elsewhere(lock)  # the lock went with the shell
+        with pytest.raises(LockLost, match=f"the remote shell holding {lock} has ended"):
+            conn.run(["touch", str(tmp_path / "written-unlocked")])  # not run in a new shell, unlocked
+        with pytest.raises(LockLost):
+            conn.write_file(str(tmp_path / "lease.json"), b"{}")
+    assert not (tmp_path / "written-unlocked").exists() and not (tmp_path / "lease.json").exists()
+    assert conn.run(["echo", "next"]).stdout == "next\n"  # the lock's user is done: a new shell serves the rest
+
+
+def test_a_held_lock_that_went_with_its_shell_is_no_longer_held(shells, tmp_path: Path) -> None:
+    conn, client = shells
+    lock = tmp_path / "locks" / "builder-0123456789abcdef.lock"
+    conn.hold(str(lock))
+    assert conn.holds(str(lock)) and _locked_elsewhere(lock)
+    conn.run(["true"])
+    assert conn.holds(str(lock))
+    client.end_shell()
+    assert not conn.holds(str(lock))
+    assert conn.run(["echo", "next"]).stdout == "next\n"
+    assert not conn.holds(str(lock)) and not _locked_elsewhere(lock)
+    conn.hold(str(lock))  # taken again, by the new shell, on the descriptor the old hold had
+    assert conn.holds(str(lock)) and _locked_elsewhere(lock)

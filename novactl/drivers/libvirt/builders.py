@@ -23,6 +23,7 @@ import time
 
 from novactl.drivers.libvirt import paths
 from novactl.drivers.libvirt.host import Host
+from novactl.errors import HostError
 
 TOKEN = re.compile(r"[0-9a-f]{16}")
 LOCK_NAME = re.compile(r"builder-([0-9a-f]{16})\.lock")
@@ -36,15 +37,32 @@ LOCK_TIMEOUT = 30  # seconds: nobody else ever takes a builder lock but for an i
 
 
 def hold(host: Host) -> str:
-    """This process's builder token on `host`, taking its lock on first use (call under the host lock)."""
-    if host.builder is None:
-        token, conn = secrets.token_hex(8), host.connection
+    """This process's builder token on `host`, taking its lock on first use (call under the host lock).
+
+    A new token when the last one's lock is gone (the remote shell holding it ended): from then on the
+    old token's claims count nowhere, and the builds that made them fail (`confirm`).
+    """
+    conn = host.connection
+    if host.builder is None or not conn.holds(paths.builder_lock(host.config, host.builder)):
+        token = secrets.token_hex(8)
         path = paths.builder_lock(host.config, token)
-        host.held.enter_context(conn.lock(path, timeout=LOCK_TIMEOUT))
-        # Runs first at close, while still held: the file goes, so polls never test it again.
+        conn.hold(path, timeout=LOCK_TIMEOUT)
+        # Runs at close, before the connection closes, so while still held: the file goes, and polls
+        # never test it again.
         host.held.callback(conn.run, ["rm", "-f", "--", path], check=False)
         host.builder = token
     return host.builder
+
+
+def confirm(host: Host, token: str) -> None:
+    """HostError unless the builder lock `token` has been held without a break since it was taken.
+
+    Once it is gone, a poll, a claim check or `cleanup` anywhere may have taken its claims for a dead
+    build's and given their capacity (or a fixed IP) to another boot: a build that relied on it must fail
+    and be undone. Answered after a command on the host, True means the lock was held up to that command.
+    """
+    if not host.connection.holds(paths.builder_lock(host.config, token)):
+        raise HostError(host.name, "the builder lock behind this build's claim was lost (the remote shell holding it ended)")
 
 
 def parse_live(listing: str) -> set[str]:

@@ -45,8 +45,20 @@ def claim(host: Host, sched: SchedulerConfig, instance: InstanceInfo, limits: di
         check_claim(state, instance.flavor, limits)
         record = metadata.to_record(instance, time.time() + CLAIM_TTL) | {"builder": token}
         conn.write_file(f"{paths.claims_dir(config)}/{instance.uuid}.json", json.dumps(record).encode())
+        host.claims[instance.uuid] = token
 
 
 def drop(host: Host, instance_uuid: str) -> None:
     """Forget a claim: the build ended (its domain accounts for the resources) or was rolled back."""
+    host.claims.pop(instance_uuid, None)
     host.connection.run(["rm", "-f", "--", f"{paths.claims_dir(host.config)}/{instance_uuid}.json"], check=False)
+
+
+def settle(host: Host, instance_uuid: str) -> None:
+    """The build is done and its domain accounts for the resources: drop the claim. HostError if the
+    builder lock behind the claim was lost before that (builders.confirm): the claim may have counted
+    for nothing since, so the build must be undone."""
+    token = host.claims.get(instance_uuid)
+    drop(host, instance_uuid)
+    if token is not None:
+        builders.confirm(host, token)

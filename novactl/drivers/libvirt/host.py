@@ -28,6 +28,7 @@ class Host:
         # Locks kept until close(), i.e. for as long as this process talks to the host (builders.py).
         self.held = contextlib.ExitStack()
         self.builder: str | None = None  # this process's builder token on the host, once it claimed
+        self.claims: dict[str, str] = {}  # instance uuid -> the builder token its claim (made here) names
 
     @property
     def name(self) -> str:
@@ -54,6 +55,7 @@ class Host:
         with contextlib.suppress(HostError):
             self.held.close()
         self.builder = None
+        self.claims.clear()
         if self._libvirt is not None:
             with contextlib.suppress(libvirt.libvirtError):
                 self._libvirt.close()

@@ -60,6 +60,7 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
         instance.vm_state, instance.task_state = "active", None  # BUILD ends here, as in Nova
         guest.save_state(host, instance, domain, active=True)  # create() returned: it runs
         crashpoints.step("boot.active")
+        claims.settle(host, instance.uuid)  # the domain now accounts for the resources
         LOG.info("[instance: %s] Instance spawned successfully.", instance.uuid)
     except (HostError, UsageError, libvirt.libvirtError, OSError) as exc:
         LOG.error("[instance: %s] Instance failed to spawn on %s: %s", instance.uuid, config.name, reason(exc))
@@ -69,7 +70,6 @@ def spawn(host: Host, request: SpawnRequest) -> InstanceInfo:
                 action()
         claims.drop(host, instance.uuid)
         raise HostError(config.name, f"spawn failed: {reason(exc)}") from None
-    claims.drop(host, instance.uuid)  # the domain now accounts for the resources
     instance.power_state = RUNNING
     return instance
 

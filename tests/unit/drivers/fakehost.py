@@ -93,6 +93,18 @@ class ScriptedConnection(LocalConnection):
         self.commands.append(["lock", path])  # one round trip over SSH; the release is posted, not waited for
         return super().lock(self.here(path), timeout)
 
+    def hold(self, path: str, timeout: float = 60) -> None:
+        self.commands.append(["hold", path])  # one round trip over SSH
+        super().hold(self.here(path), timeout)
+
+    def holds(self, path: str) -> bool:
+        return super().holds(self.here(path))
+
+    def lose_holds(self) -> None:
+        """What the end of an SSH connection's remote shell does to the locks it held: they are gone."""
+        self._held.close()
+        self._held_paths.clear()
+
     @contextmanager
     def lock_then_run(self, path: str, argv: list[str], timeout: float = 60):
         self.commands.append(["lock_then_run", path, *argv])  # one round trip over SSH
@@ -127,6 +139,7 @@ class ScriptedConnection(LocalConnection):
         return result
 
     def close(self) -> None:
+        super().close()
         self.closed = True
 
 

@@ -164,6 +164,24 @@ def test_a_failed_spawn_undoes_everything_it_made(make_hosts) -> None:
     assert host.bridges == set() and entries(host, paths.claims_dir(host.config)) == []
 
 
+def test_a_build_whose_builder_lock_was_lost_fails_and_is_undone(make_hosts) -> None:
+    """Once the builder lock behind a claim is gone (over SSH: the remote shell holding it ended), any
+    poll or `cleanup` may take the claim for a dead build's and give its capacity away: the build fails."""
+    [(host, driver)] = make_hosts()
+    instance = new_instance("compute1")
+    driver.claim(instance, {})
+    [conn] = host.connections
+    conn.lose_holds()
+    image = driver.inventory.image(IMAGE_ID)
+    with pytest.raises(HostError, match=r"^compute1: spawn failed: .*the builder lock behind this build's claim was lost"):
+        driver.spawn(SpawnRequest(instance=instance, image=image, image_source=image.file, network=NETWORK))
+    assert host.open_libvirt().listAllDomains() == []
+    assert entries(host, host.config.instances_path) == ["_base"] and entries(host, paths.claims_dir(host.config)) == []
+    assert driver.poll().instances == []
+    again = spawn(driver, name="again")  # the next claim takes a new builder lock, and its build succeeds
+    assert [i.uuid for i in driver.poll().instances] == [again.uuid]
+
+
 def test_a_flavor_smaller_than_the_image_fails_the_spawn(make_hosts, image_file) -> None:
     [(host, driver)] = make_hosts()
     big = host.root / "big.qcow2"
