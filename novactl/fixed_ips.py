@@ -43,7 +43,7 @@ def allocate(cluster: Cluster, network: Network | None, instances: list[Instance
         )
     in_use = {instance.fixed_ips[network.name] for instance in cluster.instances if network.name in instance.fixed_ips}
     driver = cluster.drivers[name]
-    addresses = driver.allocate_fixed_ips(network.name, ipam.subnet(network), instances, in_use, lambda: survey(cluster))
+    addresses = driver.allocate_fixed_ips(network.name, ipam.subnet(network), instances, in_use, lambda: survey(cluster, ask_down=True))
     for instance, address in zip(instances, addresses, strict=True):
         instance.fixed_ips = {network.name: address}
         LOG.info("[instance: %s] Allocated fixed IP %s on network %s (leased on %s)", instance.uuid, address, network.name, name)
@@ -71,7 +71,7 @@ def reclaim(cluster: Cluster, dry_run: bool) -> list[tuple[str, Leftover]]:
         if network.cidr is None or not cluster.state(name).up:
             continue
         try:
-            found = cluster.drivers[name].reclaim_fixed_ips(network.name, lambda: survey(cluster), dry_run)
+            found = cluster.drivers[name].reclaim_fixed_ips(network.name, lambda: survey(cluster, ask_down=True), dry_run)
         except HostError as exc:
             found = [Leftover("fixed IP leases", network.name, f"not reclaimed: {exc.reason}")]
         rows += [(name, leftover) for leftover in found]

@@ -74,14 +74,20 @@ def poll(inventory: Inventory, only: list[str] | None = None) -> Cluster:
     return cluster
 
 
-def survey(cluster: Cluster) -> ClusterView:
-    """Every answering host's domains and builds in flight; a host whose survey fails counts as down."""
-    view = ClusterView(down=[name for name, state in cluster.states.items() if not state.up])
-    up = [name for name in cluster.states if name not in view.down]
-    if not up:
+def survey(cluster: Cluster, ask_down: bool = False) -> ClusterView:
+    """Every answering host's domains and builds in flight; a host whose survey fails counts as down.
+
+    `ask_down`: the hosts the poll saw down are asked too. A poll's deadline also passes on a host that
+    is only slow (a loaded machine), and reclaiming fixed IPs needs every host: one that answers now
+    counts as surveyed, one that does not stays down. Each host has the poll's deadline, its
+    reconnection included, so a survey under the IPAM lock ends within that.
+    """
+    view = ClusterView(down=[] if ask_down else [name for name, state in cluster.states.items() if not state.up])
+    asked = [name for name in cluster.states if name not in view.down]
+    if not asked:
         return view
     deadline = survey_deadline(cluster.inventory)
-    for name, found in each_host(lambda name: cluster.drivers[name].survey(), up, deadline, "survey", expected=HostError).items():
+    for name, found in each_host(lambda name: cluster.drivers[name].survey(), asked, deadline, "survey", expected=HostError).items():
         if isinstance(found, HostError):
             LOG.warning("%s: survey failed: %s", name, found.reason)
             view.down.append(name)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 
 from novactl import ipam
-from novactl.drivers.base import CachedImage, ClusterView, ComputeDriver, HostReport, ImageCacheListing
+from novactl.drivers.base import CachedImage, ClusterView, ComputeDriver, HostReport, ImageCacheListing, Survey
 from novactl.drivers.libvirt.paths import base_name
 from novactl.errors import HostError, UsageError
 from novactl.hoststate import RUNNING, ComputeNode, InstanceInfo
@@ -66,6 +66,12 @@ class FakeDriver(ComputeDriver):
             disabled_reason=facts.get("disabled_reason"),
             cached_images=set(facts.get("cached_images", [])),
         )
+
+    def survey(self) -> Survey:
+        """Nothing is kept on a fake host; one marked down does not answer, as in the poll."""
+        if not self.host.facts.get("up", True):
+            raise HostError(self.host.name, self.host.facts.get("down_reason", "fake host marked down"))
+        return Survey()
 
     def _instance(self, raw: dict) -> InstanceInfo:
         return InstanceInfo(
