@@ -115,6 +115,14 @@ def test_a_posted_line_runs_before_the_next_and_its_reply_is_skipped(shell: Remo
     assert shell.run(["echo", "next"], timeout=10) == (0, b"next\n", b"")
 
 
+def test_a_command_without_stderr_is_framed_by_builtins_only(shell: RemoteShell) -> None:
+    """No program of the host's runs to frame it (the old framing ran wc twice and cat per command)."""
+    shell.post_line("saved=$PATH; PATH=/nonexistent", timeout=10)
+    assert shell.run_line("echo out; v=2; (exit $v)", timeout=10) == (2, b"out\n", b"")
+    assert shell.run_line("printf 'no newline'", timeout=10) == (0, b"no newline", b"")
+    shell.post_line("PATH=$saved", timeout=10)  # the shell's exit trap runs rm
+
+
 def test_shell_large_reply_arrives_whole(shell: RemoteShell) -> None:
     status, out, _ = shell.run(["head", "-c", str(3 * 1024 * 1024 + 5), "/dev/zero"], timeout=30)
     assert (status, len(out)) == (0, 3 * 1024 * 1024 + 5)
