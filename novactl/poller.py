@@ -41,8 +41,10 @@ class Cluster:
         self.close()
 
     def close(self) -> None:
-        for driver in self.drivers.values():
-            driver.close()
+        """Every host's driver closed at once: a close is a round trip or two (the builder lock's file
+        removed, libvirt and SSH closed), and one after another they stretched a multi-create's end.
+        A close still running at the poll's deadline is abandoned."""
+        each_host(lambda name: self.drivers[name].close(), self.drivers, survey_deadline(self.inventory), "close", expected=HostError)
 
     @property
     def instances(self) -> list[InstanceInfo]:
