@@ -240,6 +240,7 @@ def boot(inventory: Inventory, request: BootRequest, progress: Callable[[str, in
         ]
         for instance, host, _limits in jobs:
             instance.host = host  # the lease records where the instance is built (informational)
+        crashpoints.step("boot.scheduled")
         fixed_ips.allocate(cluster, _boot_network(inventory, request), [instance for instance, _host, _limits in jobs])
         side_by_side = min(count, MAX_BUILDS_AT_ONCE)
         gates = start_gate.gates(count, side_by_side)

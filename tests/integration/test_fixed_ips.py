@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli import novactl, novactl_json, novactl_killed_at, novactl_ok
+from tests.integration.cli import novactl, novactl_continued, novactl_json, novactl_killed_at, novactl_ok, novactl_stopped_at
 from tests.integration.leftovers import assert_clean, delete_leftovers
 from tests.integration.test_boot import wait_for_marker
+from tests.integration.test_host_failures import libvirtd_frozen
 from tests.integration.test_linux_guest import BOOT_TIMEOUT, READY, markers
 from tests.lab import Lab
 
@@ -210,5 +211,35 @@ def test_two_linux_guests_on_one_hosts_network_reach_each_other(lab: Lab, tmp_pa
                 assert f"NOVACTL-TEST-PING={other},ok" in console, (name, console[-2000:])
     finally:
         delete_leftovers(inventory)
+    assert leases(lab) == {}
+    assert_clean(lab)
+
+
+def test_a_host_down_in_the_boots_poll_is_surveyed_again_before_reclaiming(lab: Lab, tmp_path: Path, marker_image: dict) -> None:
+    """A pool of two, both leased by killed boots. A boot whose poll saw a host down (libvirtd frozen
+    there) reclaims them only if that host answers the survey taken under the IPAM lock: still frozen,
+    the leases stay (an instance there would keep its address); thawed, they come back."""
+    h1, h3 = lab.hosts[0].name, lab.hosts[2].name
+    two = {**LAN, "allocation_pools": [{"start": POOL[0], "end": POOL[1]}]}
+    inv = lab.inventory(flavors=FLAVORS, images=[marker_image], networks=[two])
+    inv["defaults"]["connect_timeout"] = 3  # the frozen host's libvirt open gives up after this
+    small = lab.write_inventory(tmp_path / "small.yaml", **inv)
+    boot = ["--flavor", "ip.tiny", "--image", "marker", "--availability-zone", f"nova:{h1}"]
+    try:
+        for i in range(2):
+            novactl_killed_at(small, "boot.claimed", "boot", f"dead{i}", *boot)
+        assert sorted(leases(lab)) == POOL[:2]
+        with libvirtd_frozen(lab, h3):
+            done = novactl(small, "boot", "short", *boot)
+            assert done.returncode == 1 and done.stderr.endswith("ERROR: No more IP addresses available on network lan.\n"), done.stderr
+            assert f"{h3}: survey failed" in done.stderr
+            assert sorted(leases(lab)) == POOL[:2]  # h3 answered neither poll nor survey: nothing reclaimed
+            stopped = novactl_stopped_at(small, "boot.scheduled", "boot", "again", *boot, "-f", "json")
+        done = novactl_continued(stopped, 120)  # h3 was down in this boot's poll, and answers now
+        assert done.returncode == 0, done.stderr
+        assert address(small, "again") == POOL[0] and sorted(leases(lab)) == [POOL[0]]
+    finally:
+        novactl(small, "cleanup")
+        delete_leftovers(small)
     assert leases(lab) == {}
     assert_clean(lab)

@@ -111,7 +111,7 @@ def finish_migration(host: Host, instance: InstanceInfo, image: Image, image_sou
         crashpoints.step("move.defined")
         if power_on:
             dom.create()
-        claims.drop(host, instance.uuid)  # the domain now accounts for the resources
+        claims.settle(host, instance.uuid)  # the domain now accounts for the resources; the move fails if the claim's builder lock went
     except Exception as exc:
         destroy(host, instance.uuid)
         if not isinstance(exc, (HostError, UsageError, libvirt.libvirtError)):

@@ -330,6 +330,22 @@ def test_a_failed_disk_copy_puts_the_source_back_and_leaves_nothing_on_the_targe
     assert entries(src_host, paths.instance_dir(src_host.config, instance.uuid)) != []
 
 
+def test_a_move_whose_target_builder_lock_was_lost_fails_and_the_source_takes_it_back(make_hosts) -> None:
+    (src_host, src), (dst_host, dst) = make_hosts(2)
+    instance = spawn(src)
+    moved = InstanceInfo(**{**instance.__dict__, "host": "compute2"})
+    dst.claim(moved, {})
+    src.migrate_disk_and_power_off(instance, dst, timeout=5)
+    [conn] = dst_host.connections
+    conn.lose_holds()
+    image = dst.inventory.image(IMAGE_ID)
+    with pytest.raises(HostError, match=r"^compute2: finishing the move failed: .*builder lock behind this build's claim was lost"):
+        dst.finish_migration(moved, image, image.file, NETWORK, power_on=True)
+    assert entries(dst_host, dst_host.config.instances_path) == ["_base"] and dst_host.open_libvirt().listAllDomains() == []
+    src.finish_revert_migration(instance, power_on=True)
+    assert state(src_host, instance) == libvirt.VIR_DOMAIN_RUNNING
+
+
 def test_a_failed_finish_removes_what_it_made_on_the_target(make_hosts) -> None:
     [(host, driver)] = make_hosts()
     instance = new_instance("compute1")
