@@ -51,7 +51,8 @@ def allocate(cluster: Cluster, network: Network | None, instances: list[Instance
 
 def bind(cluster: Cluster, instance: InstanceInfo) -> None:
     """The instance's domain exists and carries its addresses: its leases stop expiring. Best effort:
-    a lease left pending is still held by the domain (leases.py), so a failure here is only logged."""
+    a lease left pending is still held by the domain (leases.py), so a failure here is only logged;
+    but ipam.LeaseTaken (the lease was reclaimed meanwhile, the address maybe handed out again) is raised."""
     for network, address in instance.fixed_ips.items():
         _on_allocating_host(cluster, network, "bind", lambda driver, n=network, a=address: driver.bind_fixed_ip(n, a, instance.uuid))
 
@@ -84,5 +85,7 @@ def _on_allocating_host(cluster: Cluster, network_name: str, what: str, call) ->
         network = inventory.network(network_name)
         name = allocating_host(inventory, network)
         call(cluster.drivers[name])
+    except ipam.LeaseTaken:
+        raise
     except (NovactlError, KeyError) as exc:  # a network since removed from the inventory: KeyError/NotFound
         LOG.warning("Could not %s the fixed IP lease on network %s: %s", what, network_name, exc)

@@ -122,6 +122,20 @@ def _without(pools: list, address: ipaddress.IPv4Address) -> list:
     return result
 
 
+class LeaseTaken(NovactlError):
+    """The instance's pending lease is gone or names another instance when its domain is defined: it was
+    reclaimed while the builder lock behind it was lost (the remote shell holding it ended), and the
+    address may be in use twice. The build fails and is undone (exit 1); no host was at fault, so
+    nothing reschedules with that address."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, network: str, address: str, holder: str | None):
+        now = f"leased to instance {holder}" if holder else "no longer leased"
+        lost = "this boot's lease was reclaimed while its builder lock was lost"
+        super().__init__(f"fixed IP {address} on network {network} is {now}: {lost}")
+
+
 class NoMoreAddresses(NovactlError):
     """Neutron's IpAddressGenerationFailure: the pool has no free address (exit 1: the boot failed,
     as it does in Nova when the port cannot be made; no host was at fault, so nothing reschedules)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from novactl import configdrive, crashpoints, fixed_ips, ipam, server_groups, start_gate
 from novactl.claims import ClaimFailed
-from novactl.drivers.base import SpawnRequest
+from novactl.drivers.base import ComputeDriver, SpawnRequest
 from novactl.errors import EXIT_FAILED, HostError, NotFound, NovactlError, NoValidHost, UsageError, unknown
 from novactl.hoststate import HostState, InstanceInfo
 from novactl.images import check_disk_image, image_source, readable_image_source
@@ -339,7 +339,11 @@ def _build(
                 iso = drive.result() if drive else None
                 arrive = functools.partial(gate.arrive, launch_index) if gate else None
                 driver.spawn(SpawnRequest(instance, image, source, network, on_progress, request.wait, iso, arrive))
-                fixed_ips.bind(cluster, instance)
+                try:
+                    fixed_ips.bind(cluster, instance)
+                except ipam.LeaseTaken:  # its address may be another instance's now: the build is undone, not rescheduled
+                    _destroy(driver, instance)
+                    raise
                 return outcome
             except ClaimFailed as exc:
                 races += 1
@@ -363,6 +367,13 @@ def _build(
             gate.leave(launch_index)
         for fresh in owned:
             fresh.close()
+
+
+def _destroy(driver: ComputeDriver, instance: InstanceInfo) -> None:
+    try:
+        driver.destroy(instance)
+    except HostError as exc:
+        LOG.error("[instance: %s] could not be destroyed on %s after its build failed: %s", instance.uuid, exc.host, exc.reason)
 
 
 def _config_drive(inventory: Inventory, request: BootRequest, instance: InstanceInfo, launch_index: int) -> bytes:

@@ -61,11 +61,14 @@ def allocate(
 
 @host_errors
 def bind(host: Host, network: str, subnet: Subnet, address: str, instance_uuid: str) -> None:
+    """The instance's domain exists: its lease is bound. ipam.LeaseTaken if the lease is no longer its own
+    (reclaimed once its builder lock was lost: the address may have been handed out again)."""
     with host.connection.lock(paths.ipam_lock(host.config, network), timeout=LOCK_TIMEOUT):
-        lease = _own_lease(host, network, subnet, address, instance_uuid)
-        if lease is not None:
-            bound = Lease(lease.address, lease.instance, lease.host, ipam.BOUND, lease.builder, None)
-            host.connection.write_file(_lease_file(host, network, address), json.dumps(bound.record()).encode())
+        lease = _lease(host, network, subnet, address)
+        if lease is None or lease.instance != instance_uuid:
+            raise ipam.LeaseTaken(network, address, lease.instance if lease else None)
+        bound = Lease(lease.address, lease.instance, lease.host, ipam.BOUND, lease.builder, None)
+        host.connection.write_file(_lease_file(host, network, address), json.dumps(bound.record()).encode())
 
 
 @host_errors
@@ -114,12 +117,18 @@ def _parse(host: Host, subnet: Subnet, out: str) -> tuple[set[str], list[Lease],
 
 def _own_lease(host: Host, network: str, subnet: Subnet, address: str, instance_uuid: str) -> Lease | None:
     """The lease of `address` if it is the instance's (read under the IPAM lock)."""
+    lease = _lease(host, network, subnet, address)
+    return lease if lease is not None and lease.instance == instance_uuid else None
+
+
+def _lease(host: Host, network: str, subnet: Subnet, address: str) -> Lease | None:
+    """The lease of `address` (read under the IPAM lock); None if there is none, or none that parses."""
     text = host.connection.read_file(_lease_file(host, network, address))
     if text is None:
         return None
     records = host_records.json_lines(text.decode(errors="replace"), "fixed IP lease", host.name)
     leases = host_records.lease_records(records, subnet, host.name)
-    return leases[0] if leases and leases[0].instance == instance_uuid and leases[0].address == address else None
+    return leases[0] if leases and leases[0].address == address else None
 
 
 def _lease_file(host: Host, network: str, address: str) -> str:

@@ -135,3 +135,20 @@ def test_cleanup_reclaims_orphan_leases_after_its_own_survey(ipam_host) -> None:
     assert sorted(leases(host)) == ["10.0.0.10", "10.0.0.11"]
     [row] = driver.reclaim_fixed_ips("lan", lambda: view, dry_run=False)
     assert row.action.startswith("removed") and sorted(leases(host)) == ["10.0.0.11"]
+
+
+def test_binding_a_lease_reclaimed_meanwhile_fails_and_leaves_the_new_holders_lease(ipam_host) -> None:
+    """A pending lease whose builder lock was lost (its remote shell ended) may be reclaimed and its
+    address handed out again before the boot binds it: bind then says so rather than doing nothing."""
+    host, driver = ipam_host
+    vm, other = new_instance("compute1", name="vm"), new_instance("compute1", name="other")
+    [address] = driver.allocate_fixed_ips("lan", SUBNET, [vm], set(), lambda: EVERYONE)
+    lease_file = Path(host.path(paths.leases_dir(host.config, "lan"))) / f"{address}.json"
+    theirs = ipam.Lease(address, other.uuid, "compute1", ipam.PENDING, DEAD, time.time() + 60)
+    lease_file.write_text(json.dumps(theirs.record()))  # reclaimed, then leased to `other`
+    with pytest.raises(ipam.LeaseTaken, match=f"fixed IP {address} on network lan is leased to instance {other.uuid}"):
+        driver.bind_fixed_ip("lan", address, vm.uuid)
+    assert leases(host)[address]["instance"] == other.uuid
+    lease_file.unlink()  # reclaimed, not yet handed out
+    with pytest.raises(ipam.LeaseTaken, match=f"fixed IP {address} on network lan is no longer leased"):
+        driver.bind_fixed_ip("lan", address, vm.uuid)
