@@ -88,6 +88,7 @@ class SSHConnection:
         # (path -> shell and its descriptor). A shell's locks end with it (_remote_shell).
         self._locked: dict[str, RemoteShell] = {}
         self._held: dict[str, tuple[RemoteShell, int]] = {}
+        self._replacing = threading.Lock()
         self._forwards: dict[int, Callable[[paramiko.Channel, int], None]] = {}  # port on the host's loopback -> its taker
         known_hosts = os.path.expanduser(host.known_hosts)
         try:
@@ -149,14 +150,15 @@ class SSHConnection:
         return result
 
     def _remote_shell(self) -> RemoteShell:
-        if self._shell is None or not self._shell.alive:
-            if self._shell is not None:
-                self._locks_gone_with(self._shell)
-            try:
-                self._shell = RemoteShell(self._transport(), self.host.name, self.host.connect_timeout)
-            except LOST as exc:
-                raise self._lost(exc) from None
-        return self._shell
+        with self._replacing:  # threads finding the shell ended at once: one replaces it, once
+            if self._shell is None or not self._shell.alive:
+                if self._shell is not None:
+                    self._locks_gone_with(self._shell)
+                try:
+                    self._shell = RemoteShell(self._transport(), self.host.name, self.host.connect_timeout)
+                except LOST as exc:
+                    raise self._lost(exc) from None
+            return self._shell
 
     def _locks_gone_with(self, shell: RemoteShell) -> None:
         """A shell that ended took its locks with it. A `lock` still in use is not silently replaced by a
@@ -323,9 +325,11 @@ class SSHConnection:
                 yield result
         finally:
             del self._locked[path]
-            if shell.alive:  # nothing needs to wait for the release: the shell runs it before any later line
-                shell.post_line(f"flock -u {fd}; exec {fd}>&-", self.host.connect_timeout)
-            self._free_fds.append(fd)
+            try:
+                if shell.alive:  # nothing needs to wait for the release: the shell runs it before any later line
+                    shell.post_line(f"flock -u {fd}; exec {fd}>&-", self.host.connect_timeout)
+            finally:
+                self._free_fds.append(fd)  # only now: a line locking it again is sent after the release
 
     def _take(self, path: str, timeout: float, argv: list[str] | None) -> tuple[RemoteShell, int, list[tuple[int, bytes, bytes]]]:
         """flock `path` on a spare descriptor of the remote shell, and run `argv` under it in the same round

@@ -28,6 +28,7 @@ def _connection_already_closed() -> SSHConnection:
     conn._free_fds = list(range(9, 2, -1))
     conn._path_locks = {}
     conn._forwards = {}
+    conn._locked, conn._held, conn._replacing = {}, {}, threading.Lock()
     return conn
 
 
@@ -105,7 +106,6 @@ class _Shells:
 def shells() -> Iterator[tuple[SSHConnection, _Shells]]:
     conn, client = _connection_already_closed(), _Shells()
     conn._client = client  # type: ignore[assignment]
-    conn._locked, conn._held = {}, {}
     yield conn, client
     client.close()
 
