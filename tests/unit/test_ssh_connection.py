@@ -115,8 +115,8 @@ def _locked_elsewhere(path: Path) -> bool:
 
 
 def _freed(path: Path) -> bool:
-    """The lock becomes free: at once, or once the last child of the ended shell (the `cat` that sent its
-    last reply, which inherited the descriptor) has exited too."""
+    """The lock becomes free: at once, or once the last child of the ended shell (a command of its last
+    reply, which inherited the descriptor) has exited too."""
     deadline = time.monotonic() + 10
     while _locked_elsewhere(path) and time.monotonic() < deadline:
         time.sleep(0.02)
