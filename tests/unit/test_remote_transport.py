@@ -390,7 +390,15 @@ def _ssh_server_that_hangs_up(after: bytes) -> tuple[socket.socket, int]:
                 return
             with conn:
                 conn.sendall(after)
-                conn.recv(65536)  # the client's banner and key exchange init
+                # Hang up at once (FIN), then read whatever the client still sends until it closes: closing
+                # with its key exchange init unread would send a reset instead, a different error.
+                conn.shutdown(socket.SHUT_WR)
+                conn.settimeout(10)
+                try:
+                    while conn.recv(65536):
+                        pass
+                except OSError:
+                    pass
 
     threading.Thread(target=serve, daemon=True).start()
     return listener, listener.getsockname()[1]
