@@ -1,6 +1,6 @@
 """Two byte streams joined both ways: one daemon thread per direction.
 
-Used by the libvirt tunnel (a local Unix socket <-> an SSH channel running virt-ssh-helper) and by the
+Used by the libvirt tunnel (a local Unix socket <-> an SSH channel to the libvirt daemon) and by the
 live-migration relay (an SSH channel from one host <-> an SSH channel to another). Each end is a
 socket or a paramiko Channel: both have recv, sendall, shutdown(SHUT_WR) and close.
 

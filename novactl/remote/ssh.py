@@ -11,6 +11,7 @@ import os
 import secrets
 import shlex
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
@@ -54,6 +55,46 @@ class _Transport(paramiko.Transport):
         known = [t for t in host_key_types if t in offered]
         self._preferred_keys = (*known, *(t for t in offered if t not in known))
 
+    def open_unix_socket(self, path: str, timeout: float) -> paramiko.Channel:
+        """A channel to the Unix socket `path` on the host, connected by sshd itself (OpenSSH's
+        direct-streamlocal@openssh.com, what `ssh -L PORT:/path/sock` uses): no process starts on the host.
+
+        paramiko builds only its own four kinds of channel open; this is its `open_channel` with this
+        kind's payload (OpenSSH's PROTOCOL, 2.4: the path, a reserved string and a reserved uint32).
+        ChannelException when sshd refuses (no such socket, AllowStreamLocalForwarding no).
+        """
+        if not self.active:
+            raise paramiko.SSHException("SSH session not active")
+        message = paramiko.Message()
+        with self.lock:
+            window_size = self._sanitize_window_size(None)
+            max_packet_size = self._sanitize_packet_size(None)
+            chanid = self._next_channel()
+            message.add_byte(paramiko.common.cMSG_CHANNEL_OPEN)
+            message.add_string("direct-streamlocal@openssh.com")
+            message.add_int(chanid)
+            message.add_int(window_size)
+            message.add_int(max_packet_size)
+            message.add_string(path)
+            message.add_string("")
+            message.add_int(0)
+            channel = paramiko.Channel(chanid)
+            self._channels.put(chanid, channel)
+            self.channel_events[chanid] = opened = threading.Event()
+            self.channels_seen[chanid] = True
+            channel._set_transport(self)
+            channel._set_window(window_size, max_packet_size)
+        self._send_user_message(message)
+        deadline = time.monotonic() + timeout
+        while not opened.wait(0.1):  # as open_channel: a transport that dies sets no event
+            if not self.active:
+                raise self.get_exception() or paramiko.SSHException("Unable to open channel.")
+            if time.monotonic() > deadline:
+                raise paramiko.SSHException("Timeout opening channel.")
+        if self._channels.get(chanid) is None:  # sshd's OPEN_FAILURE removed it
+            raise self.get_exception() or paramiko.SSHException("Unable to open channel.")
+        return channel
+
 
 class HostKeyRefused(paramiko.SSHException):
     pass
@@ -90,6 +131,7 @@ class SSHConnection:
         self._held: dict[str, tuple[RemoteShell, int]] = {}
         self._replacing = threading.Lock()
         self._forwards: dict[int, Callable[[paramiko.Channel, int], None]] = {}  # port on the host's loopback -> its taker
+        self._libvirt_sockets = libvirt_sockets(host.libvirt_uri)  # to try, in order, before virt-ssh-helper
         known_hosts = os.path.expanduser(host.known_hosts)
         try:
             with open(known_hosts, encoding="utf-8", errors="replace") as handle:
@@ -226,12 +268,36 @@ class SSHConnection:
         host = self.host
         if self._tunnel is None:
             try:
-                transport = self._transport()
+                self._transport()  # a lost connection fails here, not in the tunnel's thread
             except LOST as exc:
                 raise self._lost(exc) from None
-            self._tunnel = LibvirtTunnel(transport, host.libvirt_uri, host.connect_timeout)
+            self._tunnel = LibvirtTunnel(self._libvirt_stream)
         uri = f"{host.libvirt_uri.split(':', 1)[0].split('+')[0]}+unix:///system?socket={self._tunnel.socket_path}"
         return open_connection(uri, host.name, host.connect_timeout, on_timeout=self._drop_tunnel)
+
+    def _libvirt_stream(self) -> paramiko.Channel:
+        """A channel to the host's libvirt daemon, for one libvirt connection through the tunnel.
+
+        For a system URI, sshd connects to the daemon's socket itself, chosen as libvirt's client
+        chooses it (remote_sockets.c, mode auto: the driver's own daemon's socket if it exists, else
+        libvirtd's). That spares the host a login shell and a virt-ssh-helper per connection, about
+        a third of what polling a host costs it. Where sshd will not (no such socket, or
+        AllowStreamLocalForwarding no) and for session URIs (whose daemon may have to be started),
+        virt-ssh-helper runs as before; what fails there fails as it always did.
+        """
+        transport = self._transport()
+        timeout = self.host.connect_timeout
+        for path in self._libvirt_sockets:
+            try:
+                channel = transport.open_unix_socket(path, timeout)
+            except paramiko.ChannelException:
+                continue
+            self._libvirt_sockets = [path]  # later connections of this command go straight there
+            return channel
+        self._libvirt_sockets = []
+        channel = transport.open_session(timeout=timeout)
+        channel.exec_command(shlex.join(["virt-ssh-helper", self.host.libvirt_uri]))
+        return channel
 
     def _drop_tunnel(self) -> None:
         """Cut the tunnel (and every libvirt connection through it); the next open_libvirt makes a new one."""
@@ -451,3 +517,12 @@ class SSHConnection:
 def exception_text(exc: BaseException) -> str:
     """An exception's message; its type when it has none (paramiko's EOFError, a bare timeout)."""
     return str(exc) or type(exc).__name__
+
+
+def libvirt_sockets(uri: str) -> list[str]:
+    """The daemon sockets libvirt's client would try for a local `uri` (remote_sockets.c, mode auto):
+    the driver's own daemon (virtqemud) first, then the monolithic libvirtd; none for a session URI."""
+    scheme, _, rest = uri.partition("://")
+    if rest != "/system" or not scheme.isalpha():
+        return []
+    return [f"/var/run/libvirt/virt{scheme}d-sock", "/var/run/libvirt/libvirt-sock"]

@@ -1,4 +1,7 @@
-"""libvirt over the SSH connection: a private Unix socket bridged to `virt-ssh-helper` on the host.
+"""libvirt over the SSH connection: a private Unix socket bridged to the host's libvirt daemon.
+
+Each connection made to the socket gets a channel of its own from `open_stream` (ssh.py: sshd
+connecting to the daemon's socket, or `virt-ssh-helper` where it cannot).
 
 libvirt's own qemu+ssh transport ignores a `known_hosts=` parameter, and its libssh transport would
 pay a second SSH handshake per host (ARCHITECTURE.md, "Remote execution", has the measurements);
@@ -15,10 +18,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shlex
 import socket
 import tempfile
 import threading
+from collections.abc import Callable
 
 import paramiko
 
@@ -29,12 +32,10 @@ LOG = logging.getLogger(__name__)
 
 
 class LibvirtTunnel:
-    """A private Unix socket whose every connection is bridged to `virt-ssh-helper URI` on the host."""
+    """A private Unix socket whose every connection is bridged to a channel from `open_stream()`."""
 
-    def __init__(self, transport: paramiko.Transport, uri: str, channel_timeout: float):
-        self._transport = transport
-        self._uri = uri
-        self._channel_timeout = channel_timeout
+    def __init__(self, open_stream: Callable[[], paramiko.Channel]):
+        self._open_stream = open_stream
         self._dir = tempfile.mkdtemp(prefix="novactl-libvirt-")  # mode 0700: only we can connect
         self.socket_path = os.path.join(self._dir, "sock")
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -52,8 +53,7 @@ class LibvirtTunnel:
             except OSError:
                 return
             try:
-                channel = self._transport.open_session(timeout=self._channel_timeout)
-                channel.exec_command(shlex.join(["virt-ssh-helper", self._uri]))
+                channel = self._open_stream()
             except LOST as exc:
                 LOG.debug("libvirt tunnel: cannot open channel: %s", exc)
                 client.close()

@@ -82,6 +82,11 @@ def test_hypervisor_show_of_a_frozen_host_exits_1_with_the_reason(lab: Lab, inve
     assert f"{sick} is down: " in done.stdout and "Traceback" not in done.stderr
 
 
+def _lab_host(lab: Lab, index: int = 0) -> HostConfig:
+    h = lab.hosts[index]
+    return HostConfig(name=h.name, address=h.address, ssh_user="root", ssh_key=str(lab.ssh_key), known_hosts=str(lab.known_hosts))
+
+
 def _call_hard(conn, rounds: int) -> int:
     """A mix of small and large replies (capabilities are tens of KiB) on one connection."""
     for _ in range(rounds):
@@ -94,10 +99,7 @@ def _call_hard(conn, rounds: int) -> int:
 def test_hundreds_of_concurrent_libvirt_calls_over_several_tunnels_never_stall(lab: Lab) -> None:
     """3 hosts x 3 libvirt connections each through one SSH connection per host, 4 threads per
     libvirt connection: 1,080 calls per repetition, 3 repetitions. A stalled bridge fails the join."""
-    hosts = [
-        HostConfig(name=h.name, address=h.address, ssh_user="root", ssh_key=str(lab.ssh_key), known_hosts=str(lab.known_hosts))
-        for h in lab.hosts
-    ]
+    hosts = [_lab_host(lab, i) for i in range(len(lab.hosts))]
     for _repetition in range(3):
         connections = [connect(host) for host in hosts]
         try:
@@ -124,3 +126,32 @@ def test_hypervisor_list_repeated_several_at_a_time_never_hangs(lab: Lab, invent
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(one, range(12)))
     assert results == [(0, "up\n" * len(lab.hosts))] * 12
+
+
+def test_libvirt_goes_straight_to_the_daemons_socket_and_starts_nothing_on_the_host(lab: Lab) -> None:
+    """sshd connects to libvirtd's socket itself (direct-streamlocal): no virt-ssh-helper, no login shell."""
+    connection = connect(_lab_host(lab))
+    try:
+        libvirt_conns = [connection.open_libvirt() for _ in range(2)]
+        helpers = lab.exec(lab.hosts[0].name, ["sh", "-c", "pgrep -c -f '^virt-ssh-helper' || true"]).stdout.strip()
+        assert helpers == "0"
+        assert [conn.getHostname() for conn in libvirt_conns] == [lab.hosts[0].name] * 2
+        assert connection._libvirt_sockets == ["/var/run/libvirt/libvirt-sock"]  # the lab runs monolithic libvirtd
+        for conn in libvirt_conns:
+            conn.close()
+    finally:
+        connection.close()
+
+
+def test_libvirt_falls_back_to_virt_ssh_helper_where_sshd_cannot_reach_the_socket(lab: Lab) -> None:
+    connection = connect(_lab_host(lab, 1))
+    try:
+        connection._libvirt_sockets = ["/var/run/libvirt/no-such-sock"]  # sshd refuses: as for a missing socket
+        conn = connection.open_libvirt()
+        helpers = lab.exec(lab.hosts[1].name, ["sh", "-c", "pgrep -c -f '^virt-ssh-helper' || true"]).stdout.strip()
+        assert helpers == "1"
+        assert conn.getHostname() == lab.hosts[1].name
+        assert connection._libvirt_sockets == []
+        conn.close()
+    finally:
+        connection.close()
