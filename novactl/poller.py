@@ -22,6 +22,7 @@ from novactl.drivers.base import ClusterView, HostReport
 from novactl.errors import HostError, UsageError, unknown
 from novactl.hoststate import HostState, InstanceInfo, build_host_state
 from novactl.models import HostConfig, Inventory
+from novactl.remote import Connection
 from novactl.remote.fanout import each_host
 
 LOG = logging.getLogger("novactl.compute.resource_tracker")
@@ -56,13 +57,16 @@ class Cluster:
         return self.states[name]
 
 
-def poll(inventory: Inventory, only: list[str] | None = None) -> Cluster:
-    """Poll the inventory's hosts (or the named ones) at once; always returns every asked host."""
+def poll(inventory: Inventory, only: list[str] | None = None, opener: Callable[[HostConfig], Connection] | None = None) -> Cluster:
+    """Poll the inventory's hosts (or the named ones) at once; always returns every asked host.
+
+    `opener`: how the drivers get their connections (default: each opens its own on first use).
+    """
     hosts = inventory.hosts if only is None else [inventory.host(name) for name in only]
     cluster = Cluster(inventory)
     if not hosts:
         return cluster
-    for host, driver, report_or_error in _poll_all(hosts, inventory):
+    for host, driver, report_or_error in _poll_all(hosts, inventory, opener):
         cluster.drivers[host.name] = driver
         if isinstance(report_or_error, HostReport):
             cluster.reports[host.name] = report_or_error
@@ -118,10 +122,14 @@ def survey_deadline(inventory: Inventory) -> Callable[[str], float]:
     return lambda name: poll_deadline(inventory.host(name))
 
 
-def _poll_all(hosts: list[HostConfig], inventory: Inventory) -> list[tuple[HostConfig, ComputeDriver, HostReport | str]]:
+def _poll_all(
+    hosts: list[HostConfig], inventory: Inventory, opener: Callable[[HostConfig], Connection] | None
+) -> list[tuple[HostConfig, ComputeDriver, HostReport | str]]:
     """Each host in its own daemon thread; a host whose thread misses its deadline is down, its thread abandoned."""
     by_name = {host.name: host for host in hosts}
-    outcomes = each_host(lambda name: _poll_one(by_name[name], inventory), by_name, lambda name: poll_deadline(by_name[name]), "poll")
+    outcomes = each_host(
+        lambda name: _poll_one(by_name[name], inventory, opener), by_name, lambda name: poll_deadline(by_name[name]), "poll"
+    )
     polled = []
     for host in hosts:
         outcome = outcomes[host.name]  # _poll_one's own tuple, or why its thread gave none (NoAnswer)
@@ -133,8 +141,10 @@ def _reason(exc: Exception) -> str:
     return exc.reason if isinstance(exc, HostError) else f"{type(exc).__name__}: {exc}"
 
 
-def _poll_one(host: HostConfig, inventory: Inventory) -> tuple[HostConfig, ComputeDriver, HostReport | str]:
-    driver = make_driver(host, inventory)
+def _poll_one(
+    host: HostConfig, inventory: Inventory, opener: Callable[[HostConfig], Connection] | None
+) -> tuple[HostConfig, ComputeDriver, HostReport | str]:
+    driver = make_driver(host, inventory, opener)
     started = time.monotonic()
     try:
         report: HostReport | str = driver.poll()

@@ -8,8 +8,8 @@ from novactl.errors import NoValidHost
 from novactl.output import Shown, ShowOne
 
 if TYPE_CHECKING:
+    from novactl.boot_request import BootRequest
     from novactl.models import Inventory
-    from novactl.pipeline import BootRequest
 
 
 def dry_run_result(inventory: Inventory, request: BootRequest) -> ShowOne:

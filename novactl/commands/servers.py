@@ -85,14 +85,14 @@ def boot(
     config_drive: bool,
 ) -> Listing | ShowOne:
     """Boot a new server (Nova's filter scheduler picks the host)."""
-    from novactl import pipeline
+    from novactl.boot_request import BootRequest, validate
 
     network = None
     if nic:
         key, _, network = nic.partition("=")
         if key != "net-name" or not network:
             raise click.BadParameter(f"{nic!r}: expected net-name=NAME", param_hint="--nic")
-    request = pipeline.BootRequest(
+    request = BootRequest(
         name=name,
         flavor=flavor,
         image=image,
@@ -111,8 +111,14 @@ def boot(
         from novactl.commands.explain import dry_run_result
 
         return dry_run_result(app.inventory, request)
-    with _progress_bar() as advance:
-        outcomes = pipeline.boot(app.inventory, request, progress=advance)
+    validate(app.inventory, request)  # bad input touches no host
+    from novactl.drivers import open_ahead
+
+    # The hosts' SSH handshakes (mostly waiting on the hosts) run while the rest of the boot imports.
+    with open_ahead(app.inventory.hosts) as ahead, _progress_bar() as advance:
+        from novactl import pipeline
+
+        outcomes = pipeline.boot(app.inventory, request, progress=advance, opener=ahead.take)
     warnings = outcomes[0].warnings
     forced = {"forced": True, "warnings": warnings} if zone and ":" in zone else {}  # AZ:HOST skipped the filters
     if len(outcomes) == 1:

@@ -25,7 +25,7 @@ class _HungDriver(FakeDriver):
 def test_a_host_whose_poll_hangs_is_down_at_the_deadline_and_the_others_answer(fake_cluster: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     inventory = load_inventory(str(fake_cluster))
     real = poller.make_driver
-    monkeypatch.setattr(poller, "make_driver", lambda host, inv: (_HungDriver if host.name == "compute1" else real)(host, inv))
+    monkeypatch.setattr(poller, "make_driver", lambda host, inv, opener=None: (_HungDriver if host.name == "compute1" else real)(host, inv))
     monkeypatch.setattr(poller, "poll_deadline", lambda host: 0.5)
     started = time.monotonic()
     try:
