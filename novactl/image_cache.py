@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from novactl.drivers import ComputeDriver, make_driver
-from novactl.drivers.base import CachedImage, ImageCacheListing
+from novactl.drivers import make_driver
+from novactl.drivers.base import CachedImage, ComputeDriver, ImageCacheListing
 from novactl.drivers.libvirt.imagecache import IMAGE_LOCK_TIMEOUT, SCAN_TIMEOUT
 from novactl.drivers.libvirt.paths import base_name
 from novactl.errors import HostError, NovactlError, UsageError

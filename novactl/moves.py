@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from novactl import server_groups
 from novactl.claims import ClaimFailed
-from novactl.drivers import ComputeDriver
+from novactl.drivers.base import ComputeDriver
 from novactl.errors import HostError, NovactlError, NoValidHost, UsageError
 from novactl.hoststate import PAUSED, RUNNING, SHUTDOWN, InstanceInfo
 from novactl.images import sendable_image_source

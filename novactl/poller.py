@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from novactl.drivers import ComputeDriver, make_driver
-from novactl.drivers.base import ClusterView, HostReport
+from novactl.drivers import make_driver
+from novactl.drivers.base import ClusterView, ComputeDriver, HostReport
 from novactl.errors import HostError, UsageError, unknown
 from novactl.hoststate import HostState, InstanceInfo, build_host_state
 from novactl.models import HostConfig, Inventory

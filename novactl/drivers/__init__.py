@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from novactl.drivers.base import ComputeDriver
 from novactl.models import HostConfig, Inventory
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # not imported at run time: a boot calls open_ahead before it needs any driver
+    from novactl.drivers.base import ComputeDriver
     from novactl.remote import Connection
     from novactl.remote.ahead import OpenedAhead
 
