@@ -8,6 +8,7 @@ never the driver, so they cannot reach each other's internals and never import t
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 
 import libvirt
@@ -52,14 +53,24 @@ class Host:
         return self.node
 
     def close(self) -> None:
+        """Release the held locks and close libvirt side by side (each waits on the host: a shell round
+        trip, libvirt's close RPC), then the connection; libvirt gets connect_timeout at most."""
+        closing = None
+        if self._libvirt is not None:
+            closing = threading.Thread(target=_close_libvirt, args=(self._libvirt,), daemon=True, name=f"libvirt-close-{self.name}")
+            closing.start()
+            self._libvirt = None
         with contextlib.suppress(HostError):
             self.held.close()
         self.builder = None
         self.claims.clear()
-        if self._libvirt is not None:
-            with contextlib.suppress(libvirt.libvirtError):
-                self._libvirt.close()
-            self._libvirt = None
+        if closing is not None:
+            closing.join(self.config.connect_timeout)  # still waiting: closing the connection below cuts it
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _close_libvirt(conn: libvirt.virConnect) -> None:
+    with contextlib.suppress(libvirt.libvirtError):
+        conn.close()
