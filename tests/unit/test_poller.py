@@ -53,7 +53,9 @@ def test_a_survey_for_reclaiming_asks_again_the_hosts_the_poll_saw_down(fake_clu
     again under the IPAM lock; one that is really down (compute3) still is, and keeps its leases."""
     inventory = load_inventory(str(fake_cluster))
     real = poller.make_driver
-    monkeypatch.setattr(poller, "make_driver", lambda host, inv: (_SlowPollDriver if host.name == "compute1" else real)(host, inv))
+    monkeypatch.setattr(
+        poller, "make_driver", lambda host, inv, opener=None: (_SlowPollDriver if host.name == "compute1" else real)(host, inv)
+    )
     monkeypatch.setattr(poller, "poll_deadline", lambda host: 0.5)
     try:
         with poller.poll(inventory) as cluster:
