@@ -23,5 +23,5 @@ setup(
         "test": ["pytest>=8", "hypothesis>=6", "ruff", "python-openstackclient>=6", "coverage>=7"],
         "bench": ["nova==34.0.0"],
     },
-    entry_points={"console_scripts": ["novactl = novactl.cli:main"]},
+    entry_points={"console_scripts": ["novactl = novactl.cli:run"]},
 )

@@ -1,3 +1,3 @@
-from novactl.cli import main
+from novactl.cli import run
 
-main()
+run()
