@@ -25,6 +25,7 @@ from novactl.errors import HostError
 from novactl.models import HostConfig, Inventory, Network
 from novactl.remote import Connection, Result, connect
 from novactl.remote.fanout import each_host
+from novactl.remote.ssh import libvirt_sockets
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 COMMAND_TIMEOUT = 10.0  # seconds for one remote command
@@ -204,9 +205,14 @@ class _Checks:
         if self.host.transport == "local":
             return None  # libvirt is opened directly, nothing tunnels
         found = self.run(["sh", "-c", "command -v virt-ssh-helper"])
-        if not found.ok:
-            return FAIL, "virt-ssh-helper not found: novactl tunnels libvirt through it; install libvirt-daemon (libvirt >= 6.8)"
-        return OK, found.stdout.strip()
+        if found.ok:
+            return OK, found.stdout.strip()
+        if libvirt_sockets(self.host.libvirt_uri):  # sshd reaches the daemon's socket itself; the helper is the fallback
+            return WARN, (
+                "virt-ssh-helper not found: needed only where sshd cannot reach libvirt's socket"
+                " (AllowStreamLocalForwarding no); install libvirt-daemon (libvirt >= 6.8)"
+            )
+        return FAIL, "virt-ssh-helper not found: novactl tunnels libvirt through it; install libvirt-daemon (libvirt >= 6.8)"
 
     def libvirtd(self) -> tuple[str, str]:
         try:

@@ -108,6 +108,17 @@ def test_a_healthy_host(monkeypatch, write_inventory):
     assert "start libvirtd" in found["libvirtd"].detail
 
 
+@pytest.mark.parametrize(
+    ("uri", "status", "words"),
+    [("qemu:///system", "warn", "AllowStreamLocalForwarding no"), ("qemu:///session", "fail", "tunnels libvirt through it")],
+)
+def test_virt_ssh_helper_missing(monkeypatch, write_inventory, uri, status, words):
+    """A system URI's daemon socket is reached by sshd itself: the helper is only its fallback."""
+    answers = {k: v for k, v in HEALTHY.items() if k != ("sh", "-c", "command -v virt-ssh-helper")}
+    found = _findings(monkeypatch, write_inventory, answers, host=_host(libvirt_uri=uri))["virt-ssh-helper"]
+    assert found.status == status and words in found.detail
+
+
 def test_kvm_not_writable_by_the_qemu_user(monkeypatch, write_inventory):
     answers = {**HEALTHY, ("stat", "-L", "-c", "%F %u %g %a", "/dev/kvm"): "character special file 0 0 600\n"}
     kvm = _findings(monkeypatch, write_inventory, answers)["kvm"]
