@@ -16,11 +16,12 @@ import logging
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-from novactl.hoststate import POWER_STATE_NAMES, InstanceInfo
-from novactl.inventory_schema import MAX_GB, MAX_MB, MAX_RATIO, MAX_VCPUS, SAFE_NAME, UUID
+from novactl.hoststate import POWER_STATE_NAMES, ComputeNode, InstanceInfo
+from novactl.inventory_schema import ABS_PATH, MAX_GB, MAX_MB, MAX_RATIO, MAX_VCPUS, SAFE_NAME, UUID
 from novactl.ipam import BOUND, PENDING, Lease, Subnet
 from novactl.models import Flavor
 
@@ -31,6 +32,11 @@ POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
 _STATE = re.compile(r"[a-z_]{1,32}")  # vm_state / task_state words: active, resize_finish, ...
 _DOMAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # instance-0000002a
 _MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")  # what gethostname() or the resolver gives
+_WORD = re.compile(r"[A-Za-z0-9_.+-]{1,64}")  # an arch, a domain type, a vm mode, a CPU feature, "QEMU"
+NODE_FACTS_MAX_BYTES = 65536  # a host's record is about 2 KB; the poll reads one byte more to see a bigger one
+MAX_VERSION = 10**12  # libvirt's versions are major * 1,000,000 + minor * 1,000 + release
+MAX_LIST = 1024  # CPU features, guest types, watched paths
 _FLAVOR_MAXIMA = {"ram": MAX_MB, "disk": MAX_GB, "vcpus": MAX_VCPUS, "ephemeral": MAX_GB, "swap": MAX_MB}
 
 
@@ -128,6 +134,113 @@ def lease_records(records: list[dict], subnet: Subnet, host: str) -> list[Lease]
     return valid
 
 
+@dataclass(frozen=True)
+class CachedNode:
+    """The node facts cache (drivers/libvirt/facts.py): the key they were fetched under, the host's
+    uptime then, the paths that must not be newer than the file, and the facts (local_gb and host_ip,
+    which each poll sets, are 0 and "")."""
+
+    key: tuple[str, ...]
+    uptime: float
+    watch: tuple[str, ...]
+    node: ComputeNode
+
+
+def cached_node_text(cached: CachedNode) -> str:
+    """The file: the record as one JSON line, then each watched path on its own line (for the shell)."""
+    node = cached.node
+    record = {
+        "version": 1,
+        "key": list(cached.key),
+        "uptime": cached.uptime,
+        "watch": list(cached.watch),
+        "node": {
+            "hypervisor_hostname": node.hypervisor_hostname,
+            "memory_mb": node.memory_mb,
+            "vcpus": node.vcpus,
+            "hypervisor_type": node.hypervisor_type,
+            "hypervisor_version": node.hypervisor_version,
+            "cpu_info": node.cpu_info,
+            "supported_instances": node.supported_instances,
+        },
+    }
+    return json.dumps(record, separators=(",", ":")) + "\n" + "".join(f"{path}\n" for path in cached.watch)
+
+
+def cached_node(text: str, host: str) -> CachedNode | None:
+    """The node facts cache read back, or None (a miss) if it is anything novactl would not have written."""
+    try:
+        if len(text.encode()) > NODE_FACTS_MAX_BYTES:
+            raise BadRecord(f"more than {NODE_FACTS_MAX_BYTES} bytes")
+        line, _, rest = text.partition("\n")
+        record = _strict_json(line)
+        if not isinstance(record, dict) or set(record) != {"version", "key", "uptime", "watch", "node"} or record["version"] != 1:
+            raise BadRecord("not a version 1 node facts record")
+        key = tuple(_list_of(record["key"], 16, "key", is_key_value))
+        watch = tuple(_list_of(record["watch"], MAX_LIST, "watch", lambda p: _matches(p, ABS_PATH) and len(p) <= 4096))
+        if [path for path in rest.split("\n") if path] != list(watch):  # the shell ignores blank lines
+            raise BadRecord("the watched paths the poll tested are not the record's")
+        up = uptime(record["uptime"])
+        if up is None:
+            raise BadRecord(f"uptime {_shown(record['uptime'])}")
+        return CachedNode(key=key, uptime=up, watch=watch, node=_node(record["node"]))
+    except (ValueError, RecursionError) as exc:
+        _skip(host, "node facts cache", exc)
+        return None
+
+
+def _node(node: Any) -> ComputeNode:
+    if not isinstance(node, dict):
+        raise BadRecord("node is not an object")
+    fields = {"hypervisor_hostname", "memory_mb", "vcpus", "hypervisor_type", "hypervisor_version", "cpu_info", "supported_instances"}
+    if set(node) != fields:
+        raise BadRecord(f"node fields {_shown(sorted(node))}")
+    cpu = node["cpu_info"]
+    if not isinstance(cpu, dict) or set(cpu) != {"arch", "model", "vendor", "topology", "features"}:
+        raise BadRecord("cpu_info is not arch, model, vendor, topology and features")
+    topology = cpu["topology"]
+    if not isinstance(topology, dict) or set(topology) != {"sockets", "cores", "threads"}:
+        raise BadRecord("cpu_info topology is not sockets, cores and threads")
+    return ComputeNode(
+        hypervisor_hostname=_match(node["hypervisor_hostname"], _HOSTNAME.pattern, "hypervisor_hostname"),
+        memory_mb=_int(node["memory_mb"], MAX_MB, "memory_mb"),
+        vcpus=_int(node["vcpus"], MAX_VCPUS, "vcpus"),
+        local_gb=0,
+        hypervisor_type=_match(node["hypervisor_type"], _WORD.pattern, "hypervisor_type"),
+        hypervisor_version=_int(node["hypervisor_version"], MAX_VERSION, "hypervisor_version"),
+        # Built afresh in the order facts.py builds it, so output is the same as from libvirt.
+        cpu_info={
+            "arch": _text(cpu["arch"], "cpu arch", 64),
+            "model": _text(cpu["model"], "cpu model", 255),
+            "vendor": _text(cpu["vendor"], "cpu vendor", 255),
+            "topology": {name: _int(topology[name], MAX_VCPUS, f"cpu {name}") for name in ("sockets", "cores", "threads")},
+            "features": _list_of(cpu["features"], MAX_LIST, "cpu features", lambda f: _matches(f, _WORD.pattern)),
+        },
+        supported_instances=_list_of(
+            node["supported_instances"],
+            MAX_LIST,
+            "supported_instances",
+            lambda entry: isinstance(entry, list) and len(entry) == 3 and all(_matches(v, _WORD.pattern) for v in entry),
+        ),
+    )
+
+
+def is_key_value(value: Any) -> bool:
+    """A value of the node facts' key: the first line of a small host file, printable."""
+    return isinstance(value, str) and len(value) <= 256 and value.isprintable()
+
+
+def uptime(value: Any) -> float | None:
+    """Seconds since boot (/proc/uptime's first field, or as a record stores it), or None if it is not one."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]{1,12}(\.[0-9]{1,9})?", value):
+            return None
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e12:
+        return None
+    return float(value)
+
+
 def live_claim(record: dict, now: float) -> bool:
     """A claim still counts while its `expires` (seconds since the epoch) is ahead of `now`."""
     expires = record.get("expires", 0)
@@ -203,6 +316,21 @@ def _check_mapping(value: Any, what: str, valid_value: Callable[[Any], bool]) ->
         _text(key, f"{what} key", 255)
         if not valid_value(item):
             raise BadRecord(f"{what} {_shown(key)}: {_shown(item)}")
+
+
+def _int(value: Any, maximum: int, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
+        raise BadRecord(f"{what} {_shown(value)} is not an integer from 0 to {maximum}")
+    return value
+
+
+def _list_of(value: Any, limit: int, what: str, valid_item: Callable[[Any], bool]) -> list:
+    if not isinstance(value, list) or len(value) > limit:
+        raise BadRecord(f"{what} is not a list of at most {limit} entries")
+    for item in value:
+        if not valid_item(item):
+            raise BadRecord(f"{what}: {_shown(item)}")
+    return value
 
 
 def _list(value: Any) -> list:

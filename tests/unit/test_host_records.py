@@ -11,9 +11,23 @@ from functools import partial
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from novactl.drivers.libvirt import metadata, poll
-from novactl.host_records import BadRecord, check_instance, group_records, json_lines, live_claim, read_instance, service_flags
+from novactl.host_records import (
+    NODE_FACTS_MAX_BYTES,
+    BadRecord,
+    CachedNode,
+    cached_node,
+    cached_node_text,
+    check_instance,
+    group_records,
+    json_lines,
+    live_claim,
+    read_instance,
+    service_flags,
+)
 from novactl.hoststate import ComputeNode
 from tests.unit.drivers.test_golden_xml import full_instance, minimal_instance
 
@@ -202,3 +216,103 @@ def test_a_fixed_ip_read_back_must_be_a_dotted_quad(address) -> None:
     with pytest.raises(BadRecord, match="fixed IPs"):
         check_instance(instance)
     assert check_instance(dataclasses.replace(full_instance(), fixed_ips={"private": "10.0.0.5"}))
+
+
+# -- the node facts cache (drivers/libvirt/facts.py) ---------------------------------------------------------
+
+_words = st.text(alphabet="abcxyz019_.+-", min_size=1, max_size=12)
+_texts = st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), max_size=40)
+cached_nodes = st.builds(
+    CachedNode,
+    key=st.lists(st.text(st.characters(codec="utf-8", categories=("L", "N", "P")), max_size=40), max_size=8).map(tuple),
+    uptime=st.floats(0, 1e9, allow_nan=False, allow_infinity=False),
+    watch=st.lists(st.from_regex(r"/[a-z0-9._+-]{1,8}(/[a-z0-9_+-]{1,8}){0,3}", fullmatch=True), max_size=6).map(tuple),
+    node=st.builds(
+        ComputeNode,
+        hypervisor_hostname=st.from_regex(r"[a-z0-9][a-z0-9.-]{0,30}", fullmatch=True),
+        memory_mb=st.integers(0, 2**40),
+        vcpus=st.integers(0, 2**20),
+        local_gb=st.just(0),
+        hypervisor_type=_words,
+        hypervisor_version=st.integers(0, 10**12),
+        cpu_info=st.fixed_dictionaries(
+            {
+                "arch": _words,
+                "model": _texts,
+                "vendor": _texts,
+                "topology": st.fixed_dictionaries({k: st.integers(0, 2**20) for k in ("sockets", "cores", "threads")}),
+                "features": st.lists(_words, max_size=20),
+            }
+        ),
+        supported_instances=st.lists(st.lists(_words, min_size=3, max_size=3), max_size=6),
+    ),
+)
+
+
+@given(cached_nodes)
+def test_a_node_facts_record_novactl_writes_reads_back_as_itself(cached):
+    assert cached_node(cached_node_text(cached), "h") == cached
+
+
+@given(st.text(max_size=300))
+def test_any_node_facts_text_is_a_record_or_a_miss_never_an_error(text):
+    result = cached_node(text, "h")
+    assert result is None or isinstance(result, CachedNode)
+
+
+@settings(max_examples=300)
+@given(cached_nodes, st.data())
+def test_a_node_facts_record_changed_anywhere_still_reads_as_a_record_or_a_miss(cached, data):
+    """Mutate one JSON value anywhere in a valid record (type, size, depth): never an error, and what reads
+    back passes the same checks as what novactl writes."""
+    line, _, rest = cached_node_text(cached).partition("\n")
+    record = json.loads(line)
+    hostile = data.draw(st.sampled_from([None, True, -1, 1.5, 10**400, "", "\x1b[2J", "a" * 5000, [], {}, [[[[]]]], ["x", "y"]]))
+    target, trail = record, []
+    while isinstance(target, dict | list) and target and data.draw(st.booleans()):
+        step = data.draw(st.sampled_from(sorted(target) if isinstance(target, dict) else range(len(target))))
+        trail.append(step)
+        if not isinstance(target[step], dict | list) or not target[step]:
+            break
+        target = target[step]
+    if trail:
+        parent = record
+        for step in trail[:-1]:
+            parent = parent[step]
+        parent[trail[-1]] = hostile
+    else:
+        record = hostile
+    result = cached_node(json.dumps(record) + "\n" + rest, "h")
+    if result is not None:
+        assert cached_node(cached_node_text(result), "h") == result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{}\n",
+        '{"version": 1, "key": [], "uptime": 1.0, "watch": [], "node": {}}\n',
+        '{"version": 1, "key": [], "uptime": NaN, "watch": [], "node": {}}\n',
+        '[' * 100_000,
+    ],
+)
+def test_node_facts_records_novactl_would_not_write_are_misses(text):
+    assert cached_node(text, "h") is None
+
+
+def test_node_facts_record_size_is_capped():
+    cached = CachedNode(key=("boot",), uptime=1.0, watch=("/dev",), node=ComputeNode("h", 1, 1, 0, cpu_info=BASE_CPU))
+    text = cached_node_text(cached)
+    assert cached_node(text, "h") == cached
+    assert cached_node(text + "\n" * (NODE_FACTS_MAX_BYTES - len(text) + 1), "h") is None
+
+
+def test_the_watched_paths_the_shell_tested_must_be_the_records():
+    cached = CachedNode(key=(), uptime=1.0, watch=("/dev", "/etc/hosts"), node=ComputeNode("h", 1, 1, 0, cpu_info=BASE_CPU))
+    line = cached_node_text(cached).split("\n")[0]
+    assert cached_node(line + "\n/dev\n", "h") is None  # /etc/hosts would not have been tested
+    assert cached_node(line + "\n/dev\n/etc/hosts", "h") == cached  # the shell's $(...) drops the last newline
+
+
+BASE_CPU = {"arch": "x86_64", "model": "", "vendor": "", "topology": {"sockets": 1, "cores": 1, "threads": 1}, "features": []}

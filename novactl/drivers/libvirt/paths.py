@@ -62,6 +62,11 @@ def service_file(host: HostConfig) -> str:
     return f"{host.state_path}/service.json"
 
 
+def node_facts_file(host: HostConfig) -> str:
+    """The node facts cache (drivers/libvirt/facts.py): novactl's own, deleting it is always safe."""
+    return f"{host.state_path}/node_facts.cache"
+
+
 def groups_dir(host: HostConfig) -> str:
     return f"{host.state_path}/server_groups"
 

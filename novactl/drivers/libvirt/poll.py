@@ -1,6 +1,7 @@
 """The read side of a libvirt host: node facts, guests (from their metadata), live claims, flags.
 
-One remote command gathers every file-system fact a poll needs; the rest are libvirt calls.
+One remote command gathers every file-system fact a poll needs, and the node facts' cache with its
+key (facts.py); the rest are libvirt calls: the guests, and the node facts on a cache miss.
 """
 
 from __future__ import annotations
@@ -12,29 +13,35 @@ import libvirt
 
 from novactl import host_records
 from novactl.drivers.base import HostReport
-from novactl.drivers.libvirt import builders, metadata, paths
+from novactl.drivers.libvirt import builders, facts, metadata, paths
 from novactl.drivers.libvirt.errors import host_errors
-from novactl.drivers.libvirt.facts import POWER_STATE, compute_node
+from novactl.drivers.libvirt.facts import POWER_STATE
 from novactl.drivers.libvirt.host import Host
 from novactl.hoststate import InstanceInfo
 from novactl.models import Image
 
 SECTION = "--novactl-section--"
-# The script is a constant; the paths travel as positional arguments ($1..$6), never spliced into
-# the shell text.
+# The script is a constant; the paths travel as positional arguments ($1..$7), never spliced into the
+# shell text. Builtins do the reading (`read` loops, globs): each external command is a process on the
+# host, and 8 hosts' polls can share a few cores. `stat -f` stays (the filesystem's size). The node
+# facts cache comes last, so nothing in it can shift the sections before it.
+_PRINT_FILE = 'while IFS= read -r l || [ -n "$l" ]; do printf "%s\\n" "$l"; done < "$f"'
 POLL_SCRIPT = f"""
-p=$1; while [ ! -e "$p" ]; do p=$(dirname "$p"); done
+p=$1; while [ ! -e "$p" ]; do p=${{p%/*}}; p=${{p:-/}}; done
 stat -f -c '%S %b %a' "$p"
 echo {SECTION}
-cat "$2" 2>/dev/null
+f=$2; [ -f "$f" ] && {_PRINT_FILE}
 echo {SECTION}
-ls -1 "$3" 2>/dev/null
+for f in "$3"/*; do [ -e "$f" ] && printf "%s\\n" "${{f##*/}}"; done
 echo {SECTION}
-for f in "$4"/*.json; do [ -f "$f" ] && cat "$f" && echo; done
+for f in "$4"/*.json; do [ -f "$f" ] && {_PRINT_FILE}; done
 echo {SECTION}
-for f in "$5"/*.json; do [ -f "$f" ] && cat "$f" && echo; done
+for f in "$5"/*.json; do [ -f "$f" ] && {_PRINT_FILE}; done
 echo {SECTION}
 L=$6; {builders.LIVE_BUILDERS}
+echo {SECTION}
+C=$7; {facts.KEY_SCRIPT}echo {SECTION}
+printf '%s' "$r"
 exit 0
 """
 
@@ -56,11 +63,13 @@ def poll(host: Host, images: list[Image]) -> HostReport:
             paths.groups_dir(config),
             paths.claims_dir(config),
             paths.locks_dir(config),
+            paths.node_facts_file(config),
         ]
     ).stdout
-    fs_line, service_text, base_listing, group_lines, claim_lines, live_lines = (part.strip() for part in out.split(SECTION + "\n"))
+    parts = out.split(SECTION + "\n", 7)  # the cached file, last, may hold anything
+    fs_line, service_text, base_listing, group_lines, claim_lines, live_lines = (part.strip() for part in parts[:6])
     block, blocks, _avail = (int(v) for v in fs_line.split())
-    host.node = compute_node(conn, config.address, block * blocks)
+    host.node = facts.node_facts(host, conn, facts.parse_probe(parts[6], parts[7]), block * blocks)
     instances = list_instances(host, host_records.json_lines(claim_lines, "claim", host.name), builders.parse_live(live_lines))
     disabled, disabled_reason = host_records.service_flags(service_text, host.name)
     cached = set(base_listing.split())
