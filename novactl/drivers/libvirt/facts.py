@@ -33,6 +33,7 @@ import libvirt
 from novactl import host_records
 from novactl.drivers.libvirt import paths
 from novactl.drivers.libvirt.host import Host
+from novactl.errors import HostError
 from novactl.host_records import CachedNode
 from novactl.hoststate import (
     CRASHED,
@@ -161,7 +162,11 @@ def _store(host: Host, cached: CachedNode) -> None:
     path = paths.node_facts_file(host.config)
     tmp = f"{path}.tmp-{secrets.token_hex(4)}"
     argv = ["sh", "-c", WRITE_SCRIPT, "sh", path, tmp, str(round(cached.uptime * 100)), text]
-    result = host.connection.run(argv, check=False, timeout=60)
+    try:
+        result = host.connection.run(argv, check=False)
+    except HostError as exc:  # the cache only saves calls: the poll goes on (and fails if the host really is gone)
+        LOG.info("Could not cache the node facts of %s: %s", host.name, exc)
+        return
     if not result.ok:
         LOG.info("Could not cache the node facts of %s: %s", host.name, (result.stderr or result.stdout).strip()[-200:])
 

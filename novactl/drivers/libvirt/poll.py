@@ -23,10 +23,12 @@ from novactl.models import Image
 SECTION = "--novactl-section--"
 # The script is a constant; the paths travel as positional arguments ($1..$7), never spliced into the
 # shell text. Builtins do the reading (`read` loops, globs): each external command is a process on the
-# host, and 8 hosts' polls can share a few cores. `stat -f` stays (the filesystem's size). The node
-# facts cache comes last, so nothing in it can shift the sections before it.
+# host, and 8 hosts' polls can share a few cores. `stat -f` stays (the filesystem's size). The node facts'
+# key comes first and the cached record last, so no file's content can shift either (a host file
+# holding a section line shifts only the sections after it: those it could forge anyway).
 _PRINT_FILE = 'while IFS= read -r l || [ -n "$l" ]; do printf "%s\\n" "$l"; done < "$f"'
 POLL_SCRIPT = f"""
+C=$7; {facts.KEY_SCRIPT}echo {SECTION}
 p=$1; while [ ! -e "$p" ]; do p=${{p%/*}}; p=${{p:-/}}; done
 stat -f -c '%S %b %a' "$p"
 echo {SECTION}
@@ -40,7 +42,6 @@ for f in "$5"/*.json; do [ -f "$f" ] && {_PRINT_FILE}; done
 echo {SECTION}
 L=$6; {builders.LIVE_BUILDERS}
 echo {SECTION}
-C=$7; {facts.KEY_SCRIPT}echo {SECTION}
 printf '%s' "$r"
 exit 0
 """
@@ -66,10 +67,10 @@ def poll(host: Host, images: list[Image]) -> HostReport:
             paths.node_facts_file(config),
         ]
     ).stdout
-    parts = out.split(SECTION + "\n", 7)  # the cached file, last, may hold anything
-    fs_line, service_text, base_listing, group_lines, claim_lines, live_lines = (part.strip() for part in parts[:6])
+    key, *parts, cached = out.split(SECTION + "\n", 7)  # the cached file, last, may hold anything
+    fs_line, service_text, base_listing, group_lines, claim_lines, live_lines = (part.strip() for part in parts)
     block, blocks, _avail = (int(v) for v in fs_line.split())
-    host.node = facts.node_facts(host, conn, facts.parse_probe(parts[6], parts[7]), block * blocks)
+    host.node = facts.node_facts(host, conn, facts.parse_probe(key, cached), block * blocks)
     instances = list_instances(host, host_records.json_lines(claim_lines, "claim", host.name), builders.parse_live(live_lines))
     disabled, disabled_reason = host_records.service_flags(service_text, host.name)
     cached = set(base_listing.split())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from novactl.drivers.libvirt import facts, paths
+from novactl.drivers.libvirt import facts, paths, poll
 from novactl.host_records import cached_node
 
 
@@ -151,3 +151,14 @@ def test_a_cache_that_cannot_be_written_costs_only_the_calls(make_hosts, caplog)
     assert source == "libvirt: no valid cached record" and node.memory_mb == 8192
     assert any("Could not cache the node facts" in r.getMessage() for r in caplog.records)
     assert not [p for p in path.parent.iterdir() if ".tmp-" in p.name]  # no temporary left behind
+
+
+def test_a_host_file_forging_a_section_line_cannot_shift_the_key(make_hosts, caplog) -> None:
+    """The key is read first and the record printed last: a service.json holding the poll's section line
+    shifts only what follows it, so the record read is garbage (a miss), never a record under a wrong key."""
+    [(host, driver)] = make_hosts()
+    Path(host.path(paths.service_file(host.config))).write_text(f'{{"disabled": true}}\n{poll.SECTION}\n')
+    node, source = polled(driver, caplog)
+    assert source == "libvirt: no valid cached record" and dataclasses.replace(node, local_gb=0, host_ip="") == fresh(host)
+    written = cached_node(cache_file(host).read_text(), "h")
+    assert written is not None and written.key[1] == Path("/proc/sys/kernel/hostname").read_text().strip()
