@@ -19,7 +19,7 @@ import paramiko
 
 from novactl.errors import HostError
 from novactl.models import HostConfig
-from novactl.remote import CommandFailed, LockLost, Result, Unreachable, partial_file
+from novactl.remote import CommandFailed, LockLost, Result, Unreachable, client_files, partial_file
 from novactl.remote.known_hosts import KnownHosts, host_name
 from novactl.remote.lost import LOST
 from novactl.remote.shell import RemoteShell
@@ -36,7 +36,24 @@ _STALL = 300  # seconds a transfer may go without a byte before it is abandoned
 _GZIP_ABOVE = 4096  # bytes of a small file written through the shell above which it travels gzipped
 
 
-_KNOWN_HOSTS_MAX = 16 * 1024 * 1024  # bytes of known_hosts read: a stray device or huge file stays bounded
+class _Packetizer(paramiko.Packetizer):
+    """paramiko's Packetizer with the same handshake deadline, read from the clock: paramiko's starts a
+    threading.Timer per connection to flag it, one more thread and wake-up per host for a flag the
+    reader checks between its 0.1 s socket timeouts anyway (an expired handshake is an EOFError, as there)."""
+
+    _handshake_deadline: float | None = None
+    _handshake_done = False
+
+    def start_handshake(self, timeout: float) -> None:
+        if self._handshake_deadline is None:
+            self._handshake_deadline = time.monotonic() + timeout
+
+    def handshake_timed_out(self) -> bool:
+        deadline = self._handshake_deadline
+        return deadline is not None and not self._handshake_done and time.monotonic() > deadline
+
+    def complete_handshake(self) -> None:
+        self._handshake_done = True
 
 
 class _Transport(paramiko.Transport):
@@ -50,7 +67,7 @@ class _Transport(paramiko.Transport):
     )
 
     def __init__(self, sock, *args, host_key_types: list[str] = (), **kwargs):  # type: ignore[assignment]
-        super().__init__(sock, *args, **kwargs)
+        super().__init__(sock, *args, packetizer_class=_Packetizer, **kwargs)
         offered = self._preferred_keys
         known = [t for t in host_key_types if t in offered]
         self._preferred_keys = (*known, *(t for t in offered if t not in known))
@@ -134,8 +151,7 @@ class SSHConnection:
         self._libvirt_sockets = libvirt_sockets(host.libvirt_uri)  # to try, in order, before virt-ssh-helper
         known_hosts = os.path.expanduser(host.known_hosts)
         try:
-            with open(known_hosts, encoding="utf-8", errors="replace") as handle:
-                keys = KnownHosts.from_text(handle.read(_KNOWN_HOSTS_MAX), known_hosts)
+            keys = client_files.known_hosts(known_hosts)
         except OSError as exc:
             raise Unreachable(host.name, f"cannot read known_hosts {known_hosts}: {exc.strerror}") from None
         name = host_name(host.address, host.ssh_port)
@@ -148,12 +164,15 @@ class SSHConnection:
 
     def _connect(self, name: str, keys: KnownHosts) -> None:
         host = self.host
+        key_file = os.path.expanduser(host.ssh_key) if host.ssh_key else None
+        key = client_files.private_key(key_file) if key_file else None
         try:
             self._client.connect(
                 host.address,
                 port=host.ssh_port,
                 username=host.ssh_user,
-                key_filename=os.path.expanduser(host.ssh_key) if host.ssh_key else None,
+                pkey=key,
+                key_filename=None if key else key_file,  # a key that did not load: paramiko fails it as before
                 look_for_keys=host.ssh_key is None,
                 allow_agent=host.ssh_key is None,
                 timeout=host.connect_timeout,
@@ -505,13 +524,20 @@ class SSHConnection:
             raise HostError(self.host.name, f"cannot open a channel to {address}:{port}: {exception_text(exc)}") from None
 
     def close(self) -> None:
-        """Never raises: a connection the host already dropped is closed all the same."""
+        """Never raises: a connection the host already dropped is closed all the same.
+
+        The SSH connection goes first, and everything on it with it, on the host too: sshd ends the remote
+        shell (whose locks go with it, as when this process dies) and libvirt's daemon sees its client
+        go. So nothing is sent per channel (no EOF or close for each, no libvirt close RPC, and their
+        answers never need reading): paramiko marks its channels closed without a word to the host,
+        which wakes the tunnel's splices, and the tunnel's local ends are closed after.
+        """
+        with contextlib.suppress(*LOST):
+            self._client.close()
         if self._tunnel is not None:
             self._tunnel.close()
         if self._shell is not None:
             self._shell.close()
-        with contextlib.suppress(*LOST):
-            self._client.close()
 
 
 def exception_text(exc: BaseException) -> str:

@@ -422,6 +422,33 @@ def test_sshd_closing_during_the_handshake_is_unreachable_not_eoferror(tmp_path)
         listener.close()
 
 
+def test_a_stalled_handshake_ends_at_its_deadline_without_a_timer_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sshd sends its banner, then nothing: the transport's handshake deadline ends it (EOFError, as
+    paramiko's own timer would), read from the clock rather than by a threading.Timer per connection."""
+    from novactl.remote.ssh import _Transport
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    silent: list[socket.socket] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        silent.append(conn)  # kept open, never answered past the banner
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    monkeypatch.setattr(threading, "Timer", None)  # a Timer started anyway fails the handshake differently
+    transport = _Transport(socket.create_connection(listener.getsockname()))
+    transport.handshake_timeout = 0.5
+    try:
+        with pytest.raises(EOFError):
+            transport.start_client(timeout=60)  # returns at 60 s, without raising, if nothing ends the handshake
+    finally:
+        transport.close()
+        listener.close()
+        for conn in silent:
+            conn.close()
+
+
 # -- import cost -------------------------------------------------------------------------------------
 
 

@@ -53,22 +53,25 @@ class Host:
         return self.node
 
     def close(self) -> None:
-        """Release the held locks and close libvirt side by side (each waits on the host: a shell round
-        trip, libvirt's close RPC), then the connection; libvirt gets connect_timeout at most."""
-        closing = None
-        if self._libvirt is not None:
-            closing = threading.Thread(target=_close_libvirt, args=(self._libvirt,), daemon=True, name=f"libvirt-close-{self.name}")
-            closing.start()
-            self._libvirt = None
+        """Release the held locks (a shell round trip), then close the connection, then libvirt.
+
+        In that order because over SSH libvirt runs in the connection's tunnel: once the connection is
+        closed, libvirt's own close has nobody to ask and returns at once (no close RPC: the daemon sees
+        its client go, as after any disconnect). A local libvirt's close is an RPC to the daemon, so it
+        runs in a thread given connect_timeout at most.
+        """
         with contextlib.suppress(HostError):
             self.held.close()
         self.builder = None
         self.claims.clear()
-        if closing is not None:
-            closing.join(self.config.connect_timeout)  # still waiting: closing the connection below cuts it
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        if self._libvirt is not None:
+            closing = threading.Thread(target=_close_libvirt, args=(self._libvirt,), daemon=True, name=f"libvirt-close-{self.name}")
+            closing.start()
+            self._libvirt = None
+            closing.join(self.config.connect_timeout)
 
 
 def _close_libvirt(conn: libvirt.virConnect) -> None:
