@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 
 import libvirt
 
+from novactl.errors import HostError
 from novactl.remote import Unreachable
 
 KEEPALIVE_COUNT = 2  # pings unanswered before libvirt closes the connection
@@ -58,8 +60,14 @@ def open_connection(
     host_name: str,
     connect_timeout: float,
     on_timeout: Callable[[], None] | None = None,
+    bridge: Callable[[float, Callable[[], bool]], None] | None = None,
 ) -> libvirt.virConnect:
-    """`libvirt.open(uri)` within `connect_timeout`, with keepalive on; Unreachable with the reason otherwise."""
+    """`libvirt.open(uri)` within `connect_timeout`, with keepalive on; Unreachable with the reason otherwise.
+
+    `bridge(deadline, opening)`: run here while libvirt opens, to carry its connection (the tunnel's);
+    TimeoutError at the deadline, or a HostError, which fails the open once `on_timeout` has cut the
+    transport libvirt is waiting on.
+    """
     ensure_event_loop()
     outcome: dict[str, object] = {}
 
@@ -69,12 +77,20 @@ def open_connection(
         except libvirt.libvirtError as exc:
             outcome["error"] = exc.get_error_message()
 
+    deadline = time.monotonic() + connect_timeout
     opener = threading.Thread(target=attempt, daemon=True, name=f"libvirt-open-{host_name}")
     opener.start()
-    opener.join(connect_timeout)
+    if bridge is not None:
+        try:
+            bridge(deadline, opener.is_alive)
+        except TimeoutError:
+            pass  # the deadline has passed: as below
+        except HostError:
+            _cut(on_timeout)
+            raise
+    opener.join(max(0.0, deadline - time.monotonic()))
     if opener.is_alive():
-        if on_timeout is not None:
-            on_timeout()
+        _cut(on_timeout)
         raise Unreachable(host_name, f"libvirt did not answer within {connect_timeout:g} s")
     if "error" in outcome:
         raise Unreachable(host_name, f"libvirt: {outcome['error']}")
@@ -87,3 +103,8 @@ def open_connection(
             conn.close()
             raise Unreachable(host_name, f"libvirt keepalive: {exc.get_error_message()}") from None
     return conn
+
+
+def _cut(on_timeout: Callable[[], None] | None) -> None:
+    if on_timeout is not None:
+        on_timeout()

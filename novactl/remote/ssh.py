@@ -291,8 +291,18 @@ class SSHConnection:
             except LOST as exc:
                 raise self._lost(exc) from None
             self._tunnel = LibvirtTunnel(self._libvirt_stream)
-        uri = f"{host.libvirt_uri.split(':', 1)[0].split('+')[0]}+unix:///system?socket={self._tunnel.socket_path}"
-        return open_connection(uri, host.name, host.connect_timeout, on_timeout=self._drop_tunnel)
+        tunnel = self._tunnel
+        uri = f"{host.libvirt_uri.split(':', 1)[0].split('+')[0]}+unix:///system?socket={tunnel.socket_path}"
+
+        def bridge(deadline: float, opening: Callable[[], bool]) -> None:
+            try:
+                tunnel.bridge(deadline, opening)
+            except TimeoutError:
+                raise
+            except LOST as exc:
+                raise Unreachable(host.name, f"libvirt: no channel to its daemon: {exception_text(exc)}") from None
+
+        return open_connection(uri, host.name, host.connect_timeout, on_timeout=self._drop_tunnel, bridge=bridge)
 
     def _libvirt_stream(self) -> paramiko.Channel:
         """A channel to the host's libvirt daemon, for one libvirt connection through the tunnel.

@@ -24,6 +24,7 @@ from novactl.remote import Unreachable, libvirt_client
 from novactl.remote.known_hosts import KnownHosts, host_name, parse
 from novactl.remote.shell import RemoteShell
 from novactl.remote.splice import Splice
+from novactl.remote.tunnel import LibvirtTunnel
 
 # -- the remote shell, framing a real `sh` ---------------------------------------------------------
 
@@ -191,6 +192,50 @@ def test_bridge_closes_the_client_when_the_host_side_ends() -> None:
     assert client.recv(100) == b""  # EOF, not a wait: libvirt's client sees the connection end
 
 
+def test_the_tunnel_bridges_the_connection_its_opener_makes_with_no_thread_waiting_for_it() -> None:
+    host, host_end = socket.socketpair()
+    tunnel = LibvirtTunnel(lambda: host_end)
+    try:
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(tunnel.socket_path)  # as libvirt.open does, before anyone accepts
+        client.sendall(b"hello")
+        tunnel.bridge(time.monotonic() + 10, lambda: True)
+        host.settimeout(10)
+        assert host.recv(100) == b"hello"
+        host.sendall(b"welcome")
+        client.settimeout(10)
+        assert client.recv(100) == b"welcome"
+    finally:
+        tunnel.close()
+    assert client.recv(100) == b""  # the tunnel's close cut it
+
+
+def test_the_tunnel_stops_waiting_once_nothing_will_connect_or_at_the_deadline() -> None:
+    tunnel = LibvirtTunnel(lambda: pytest.fail("nothing connected"))
+    try:
+        tunnel.bridge(time.monotonic() + 60, lambda: False)  # libvirt.open failed before connecting: returns
+        with pytest.raises(TimeoutError):
+            tunnel.bridge(time.monotonic() + 0.3, lambda: True)
+    finally:
+        tunnel.close()
+
+
+def test_a_stream_the_host_refuses_ends_the_libvirt_connection_waiting_for_it() -> None:
+    def refused() -> socket.socket:
+        raise ConnectionRefusedError("no such socket")
+
+    tunnel = LibvirtTunnel(refused)
+    try:
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(tunnel.socket_path)
+        with pytest.raises(ConnectionRefusedError):
+            tunnel.bridge(time.monotonic() + 10, lambda: True)
+        client.settimeout(10)
+        assert client.recv(100) == b""  # libvirt's open sees its connection end, not a wait
+    finally:
+        tunnel.close()
+
+
 class _SlowEofChannel:
     """A channel end whose half-close, like paramiko's, marks its EOF sent and only later sends it;
     records what reaches the wire, in order."""
@@ -341,6 +386,27 @@ def test_open_that_never_answers_is_unreachable_at_the_deadline(monkeypatch: pyt
     with pytest.raises(Unreachable, match=r"^stuck: libvirt did not answer within 0.5 s$"):
         libvirt_client.open_connection("qemu:///system", "stuck", 0.5, on_timeout=lambda: cut.append(True))
     assert time.monotonic() - started < 5 and cut == [True]
+    release.set()
+
+
+def test_open_whose_bridge_times_out_or_fails_is_unreachable_and_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    monkeypatch.setattr(libvirt, "open", lambda uri: release.wait(30))  # connected, never answered
+
+    def times_out(deadline: float, opening) -> None:
+        assert opening()
+        time.sleep(max(0.0, deadline - time.monotonic()))
+        raise TimeoutError
+
+    def refused(deadline: float, opening) -> None:
+        raise Unreachable("refused", "libvirt: no channel to its daemon: no such socket")
+
+    cut: list[str] = []
+    with pytest.raises(Unreachable, match=r"^stuck: libvirt did not answer within 0.5 s$"):
+        libvirt_client.open_connection("qemu:///system", "stuck", 0.5, on_timeout=lambda: cut.append("stuck"), bridge=times_out)
+    with pytest.raises(Unreachable, match=r"^refused: libvirt: no channel to its daemon: no such socket$"):
+        libvirt_client.open_connection("qemu:///system", "refused", 30, on_timeout=lambda: cut.append("refused"), bridge=refused)
+    assert cut == ["stuck", "refused"]
     release.set()
 
 
