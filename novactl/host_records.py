@@ -214,15 +214,19 @@ def _node(node: Any) -> ComputeNode:
             "model": _text(cpu["model"], "cpu model", 255),
             "vendor": _text(cpu["vendor"], "cpu vendor", 255),
             "topology": {name: _int(topology[name], MAX_VCPUS, f"cpu {name}") for name in ("sockets", "cores", "threads")},
-            "features": _list_of(cpu["features"], MAX_LIST, "cpu features", lambda f: _matches(f, _WORD.pattern)),
+            "features": _list_of(cpu["features"], MAX_LIST, "cpu features", _is_word),
         },
         supported_instances=_list_of(
             node["supported_instances"],
             MAX_LIST,
             "supported_instances",
-            lambda entry: isinstance(entry, list) and len(entry) == 3 and all(_matches(v, _WORD.pattern) for v in entry),
+            lambda entry: isinstance(entry, list) and len(entry) == 3 and all(_is_word(v) for v in entry),
         ),
     )
+
+
+def _is_word(value: Any) -> bool:
+    return isinstance(value, str) and _WORD.fullmatch(value) is not None
 
 
 def is_key_value(value: Any) -> bool:
@@ -362,24 +366,18 @@ def _shown(value: Any) -> str:
 
 
 def _strict_json(text: str) -> Any:
+    """JSON without NaN or Infinity tokens, and no number too large for a float (1e999 parses as inf)."""
+
     def refuse(name: str) -> float:
         raise BadRecord(f"{name} is not JSON")
 
-    value = json.loads(text, parse_constant=refuse)
-    _check_floats(value)
-    return value
+    def finite(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):
+            raise BadRecord("a number too large")
+        return value
 
-
-def _check_floats(value: Any) -> None:
-    """1e999 parses as inf even without NaN/Infinity tokens."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise BadRecord("a number too large")
-    if isinstance(value, dict):
-        for item in value.values():
-            _check_floats(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_floats(item)
+    return json.loads(text, parse_constant=refuse, parse_float=finite)
 
 
 def _skip(host: str, what: str, exc: Exception) -> None:
