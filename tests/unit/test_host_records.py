@@ -221,12 +221,12 @@ def test_a_fixed_ip_read_back_must_be_a_dotted_quad(address) -> None:
 # -- the node facts cache (drivers/libvirt/facts.py) ---------------------------------------------------------
 
 _words = st.text(alphabet="abcxyz019_.+-", min_size=1, max_size=12)
-_texts = st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), max_size=40)
+_texts = st.text(st.characters(codec="utf-8", categories=("L", "N", "P"), include_characters=" "), max_size=40)  # printable
 cached_nodes = st.builds(
     CachedNode,
     key=st.lists(st.text(st.characters(codec="utf-8", categories=("L", "N", "P")), max_size=40), max_size=8).map(tuple),
     uptime=st.floats(0, 1e9, allow_nan=False, allow_infinity=False),
-    watch=st.lists(st.from_regex(r"/[a-z0-9._+-]{1,8}(/[a-z0-9_+-]{1,8}){0,3}", fullmatch=True), max_size=6).map(tuple),
+    watch=st.lists(st.from_regex(r"/[a-z0-9_+-][a-z0-9._+-]{0,7}(/[a-z0-9_+-]{1,8}){0,3}", fullmatch=True), max_size=6).map(tuple),
     node=st.builds(
         ComputeNode,
         hypervisor_hostname=st.from_regex(r"[a-z0-9][a-z0-9.-]{0,30}", fullmatch=True),
