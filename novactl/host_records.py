@@ -176,7 +176,7 @@ def cached_node(text: str, host: str) -> CachedNode | None:
         record = _strict_json(line)
         if not isinstance(record, dict) or set(record) != {"version", "key", "uptime", "watch", "node"} or record["version"] != 1:
             raise BadRecord("not a version 1 node facts record")
-        key = tuple(_list_of(record["key"], 16, "key", is_key_value))
+        key = tuple(_list_of(record["key"], 64, "key", is_key_value))
         watch = tuple(_list_of(record["watch"], MAX_LIST, "watch", lambda p: _matches(p, ABS_PATH) and len(p) <= 4096))
         if [path for path in rest.split("\n") if path] != list(watch):  # the shell ignores blank lines
             raise BadRecord("the watched paths the poll tested are not the record's")

@@ -6,7 +6,7 @@ in the shell round trip it makes anyway, and makes the calls only on a miss, the
 
 The record is used only while nothing it depends on may have changed (its key, compared here, read
 host-side with shell builtins by KEY_SCRIPT, in the poll's own command, before any call is made):
-the boot, the hostname, MemTotal, the online CPUs, whether /dev/kvm exists, and the pid of the
+the boot, the hostname, MemTotal (the NUMA nodes' too), the online CPUs, whether /dev/kvm exists, the pid of the
 libvirt daemon (virtqemud or libvirtd: a restart, an upgrade's included, is a new pid, socket
 activation or not; the daemon's socket is not recreated when systemd holds it). The paths in its
 watch list must not be newer than the file: the emulators the capabilities name and their
@@ -61,7 +61,8 @@ POWER_STATE = {
 
 MAX_AGE = 3600  # seconds of the host's uptime
 CACHED_URI = "qemu:///system"  # a session daemon's pid file is not where a poll can find it: no cache
-# The first line of each (empty if missing), then whether /dev/kvm exists, then the uptime.
+# The first line of each (empty if missing), whether /dev/kvm exists, then the first line of each NUMA
+# node's meminfo: with NUMA, libvirt's node memory is their sum, not /proc/meminfo's MemTotal.
 KEY_FILES = (
     "/proc/sys/kernel/random/boot_id",
     "/proc/sys/kernel/hostname",
@@ -70,15 +71,18 @@ KEY_FILES = (
     "/run/virtqemud.pid",
     "/run/libvirtd.pid",
 )
+KEY_NAMES = ("boot", "hostname", "MemTotal", "online CPUs", "virtqemud", "libvirtd", "/dev/kvm")  # then NUMA nodes
 FIXED_WATCH = ("/dev", "/etc/hosts")
 # Builtins only (read, printf, test): no process on the host but `head`, which caps the bytes read (a
 # `read` loop would read a hostile file of any size). Takes the cache file as "$C" and leaves its first
 # bytes in "$r", for the poll to print last. The paths tested are the file's own watch list, checked
-# against the record's by host_records.cached_node.
+# against the record's by host_records.cached_node. Lines: "k <key value>", "u <uptime>", "newer <path>".
+_READ_KEY = 'do v=; { IFS= read -r v < "$k"; } 2>/dev/null; printf "k %s\\n" "$v"; done\n'
 KEY_SCRIPT = (
-    f'for k in {" ".join(KEY_FILES)}; do v=; {{ IFS= read -r v < "$k"; }} 2>/dev/null; printf "%s\\n" "$v"; done\n'
-    '[ -e /dev/kvm ] && echo kvm || echo nokvm\n'
-    'IFS= read -r v < /proc/uptime; printf "%s\\n" "${v%% *}"\n'
+    f"for k in {' '.join(KEY_FILES)}; {_READ_KEY}"
+    '[ -e /dev/kvm ] && echo "k kvm" || echo "k nokvm"\n'
+    f"for k in /sys/devices/system/node/node*/meminfo; {_READ_KEY}"
+    'IFS= read -r v < /proc/uptime; printf "u %s\\n" "${v%% *}"\n'
     f'r=; [ -f "$C" ] && r=$(head -c {host_records.NODE_FACTS_MAX_BYTES + 1} -- "$C")\n'
     "IFS='\n'; set -f\n"
     "for l in $r; do case $l in /*) [ \"$l\" -nt \"$C\" ] && printf 'newer %s\\n' \"$l\";; esac; done; set +f; unset IFS\n"
@@ -108,14 +112,11 @@ class Probe:
 def parse_probe(output: str, text: str) -> Probe:
     """KEY_SCRIPT's output, and the file's first bytes."""
     lines = output.split("\n")
-    n = len(KEY_FILES) + 1
-    if len(lines) < n + 1:
-        return Probe(None, None, frozenset(), text)
-    key = tuple(lines[:n])
-    uptime = host_records.uptime(lines[n])
-    newer = frozenset(line.removeprefix("newer ") for line in lines[n + 1 :] if line.startswith("newer "))
-    usable = all(host_records.is_key_value(value) for value in key)
-    return Probe(key if usable else None, uptime, newer, text)
+    key = tuple(line[2:] for line in lines if line.startswith("k "))
+    uptimes = [host_records.uptime(line[2:]) for line in lines if line.startswith("u ")]
+    newer = frozenset(line.removeprefix("newer ") for line in lines if line.startswith("newer "))
+    usable = len(key) > len(KEY_NAMES) and all(host_records.is_key_value(value) for value in key)
+    return Probe(key if usable else None, uptimes[0] if len(uptimes) == 1 else None, newer, text)
 
 
 def node_facts(host: Host, conn: libvirt.virConnect, probe: Probe, fs_total_bytes: int) -> ComputeNode:
@@ -140,17 +141,18 @@ def _stale(cached: CachedNode | None, probe: Probe) -> str | None:
     if cached is None:
         return "no valid cached record"
     if cached.key != probe.key:
-        changed = [name for name, a, b in zip(KEY_NAMES, cached.key, probe.key or (), strict=False) if a != b]
-        return f"changed: {', '.join(changed) or 'key'}"
+        now = probe.key or ()
+        names = [*KEY_NAMES, *(f"NUMA node {i} memory" for i in range(len(now) - len(KEY_NAMES)))]
+        changed = [name for name, a, b in zip(names, cached.key, now, strict=False) if a != b]
+        if len(cached.key) != len(now):
+            changed.append("NUMA nodes")
+        return f"changed: {', '.join(changed)}"
     if probe.newer:
         return f"newer than the record: {', '.join(sorted(probe.newer))}"
     age = (probe.uptime or 0.0) - cached.uptime
     if not 0 <= age <= MAX_AGE:
         return f"record {age:.0f} s old"
     return None
-
-
-KEY_NAMES = ("boot", "hostname", "MemTotal", "online CPUs", "virtqemud", "libvirtd", "/dev/kvm")
 
 
 def _store(host: Host, cached: CachedNode) -> None:

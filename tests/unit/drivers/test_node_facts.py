@@ -98,6 +98,8 @@ def test_a_corrupt_cache_is_a_miss_and_is_rewritten(make_hosts, caplog, garbage)
         (lambda r: r["key"].__setitem__(1, "oldname"), "changed: hostname"),
         (lambda r: r["key"].__setitem__(0, "an-earlier-boot"), "changed: boot"),
         (lambda r: r["key"].__setitem__(5, "4242"), "changed: libvirtd"),
+        (lambda r: r["key"].__setitem__(7, "Node 0 MemTotal:  1 kB"), "changed: NUMA node 0 memory"),
+        (lambda r: r["key"].append("Node 1 MemTotal:  1 kB"), "changed: NUMA nodes"),
         (lambda r: r.__setitem__("uptime", r["uptime"] - facts.MAX_AGE - 10), "record"),
         (lambda r: r.__setitem__("uptime", r["uptime"] + 100), "record"),
         (lambda r: r["node"].__setitem__("memory_mb", -1), "no valid cached record"),
