@@ -294,7 +294,7 @@ def test_a_node_facts_record_changed_anywhere_still_reads_as_a_record_or_a_miss(
         "{}\n",
         '{"version": 1, "key": [], "uptime": 1.0, "watch": [], "node": {}}\n',
         '{"version": 1, "key": [], "uptime": NaN, "watch": [], "node": {}}\n',
-        '[' * 100_000,
+        "[" * 100_000,
     ],
 )
 def test_node_facts_records_novactl_would_not_write_are_misses(text):

@@ -85,7 +85,7 @@ KEY_SCRIPT = (
     'IFS= read -r v < /proc/uptime; printf "u %s\\n" "${v%% *}"\n'
     f'r=; [ -f "$C" ] && r=$(head -c {host_records.NODE_FACTS_MAX_BYTES + 1} -- "$C")\n'
     "IFS='\n'; set -f\n"
-    "for l in $r; do case $l in /*) [ \"$l\" -nt \"$C\" ] && printf 'newer %s\\n' \"$l\";; esac; done; set +f; unset IFS\n"
+    'for l in $r; do case $l in /*) [ "$l" -nt "$C" ] && printf \'newer %s\\n\' "$l";; esac; done; set +f; unset IFS\n'
 )
 # $1 the file, $2 a temporary name beside it, $3 the uptime in centiseconds read with the key (before
 # the calls), $4 the content. The mtime is that moment's wall time (/proc/uptime has two decimals) less
