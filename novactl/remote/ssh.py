@@ -72,6 +72,13 @@ class _Transport(paramiko.Transport):
         known = [t for t in host_key_types if t in offered]
         self._preferred_keys = (*known, *(t for t in offered if t not in known))
 
+    def _parse_debug(self, m: paramiko.Message) -> None:
+        """paramiko's, but the host's debug message is escaped and formatted only when it is logged:
+        OpenSSH's sshd sends one after every public-key login ("key options: ..."), and paramiko
+        escapes it byte by byte in Python, a cost per host of every command for a line nobody reads."""
+        if self.logger.isEnabledFor(logging.DEBUG):
+            super()._parse_debug(m)
+
     def open_unix_socket(self, path: str, timeout: float) -> paramiko.Channel:
         """A channel to the Unix socket `path` on the host, connected by sshd itself (OpenSSH's
         direct-streamlocal@openssh.com, what `ssh -L PORT:/path/sock` uses): no process starts on the host.

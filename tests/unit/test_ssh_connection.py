@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import subprocess
 import threading
 import time
@@ -151,3 +153,34 @@ def test_a_held_lock_that_went_with_its_shell_is_no_longer_held(shells, tmp_path
     assert not conn.holds(str(lock)) and _freed(lock)
     conn.hold(str(lock))  # taken again, by the new shell, on the descriptor the old hold had
     assert conn.holds(str(lock)) and _locked_elsewhere(lock)
+
+
+def _debug_message(text: bytes) -> paramiko.Message:
+    message = paramiko.Message()
+    message.add_boolean(False)
+    message.add_string(text)
+    message.add_string(b"")
+    message.rewind()
+    return message
+
+
+def test_a_host_debug_message_is_formatted_only_when_debug_is_logged(monkeypatch, caplog) -> None:
+    from novactl.remote.ssh import _Transport
+
+    ours, theirs = socket.socketpair()
+    transport = _Transport(ours)
+    try:
+        escaped = []
+        monkeypatch.setattr(paramiko.util, "safe_string", lambda s: escaped.append(s) or s)
+        transport.logger.setLevel(logging.INFO)
+        transport._parse_debug(_debug_message(b"key options: pty"))
+        assert escaped == []
+        transport.logger.setLevel(logging.DEBUG)
+        with caplog.at_level(logging.DEBUG, logger=transport.logger.name):
+            transport._parse_debug(_debug_message(b"key options: pty"))
+        assert escaped == [b"key options: pty"]
+        assert "Debug msg: b'key options: pty'" in caplog.text
+    finally:
+        transport.logger.setLevel(logging.NOTSET)
+        ours.close()
+        theirs.close()
