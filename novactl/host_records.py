@@ -305,9 +305,7 @@ def _check_flavor(flavor: Flavor) -> None:
     _text(flavor.id, "flavor id", 255)
     _text(flavor.name, "flavor name", 255)
     for field, maximum in _FLAVOR_MAXIMA.items():
-        value = getattr(flavor, field)
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
-            raise BadRecord(f"flavor {field} {_shown(value)} is not an integer from 0 to {maximum}")
+        _int(getattr(flavor, field), maximum, f"flavor {field}")
     if not isinstance(flavor.rxtx_factor, (int, float)) or not 0 < flavor.rxtx_factor <= MAX_RATIO:
         raise BadRecord(f"flavor rxtx_factor {_shown(flavor.rxtx_factor)}")
     _check_mapping(flavor.extra_specs, "flavor extra_specs", lambda value: isinstance(value, str) and len(value) <= MAX_TEXT)
